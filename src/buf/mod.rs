@@ -1,0 +1,19 @@
+//! Buffers that can be lent to the kernel.
+//!
+//! An io_uring operation hands the kernel a pointer; the kernel may read or
+//! write through it until the operation's completion arrives, which can be
+//! after the future that started it was dropped. shardio therefore takes
+//! buffers *by value*: the operation owns the buffer while it is in flight and
+//! gives it back with the result (see [`BufResult`](crate::BufResult)). If the
+//! future is dropped early, the buffer is kept alive inside the driver until
+//! the kernel is done with it, and freed then.
+//!
+//! [`IoBuf`] is implemented for `Vec<u8>`, `Box<[u8]>`, `String`,
+//! `bytes::Bytes`, `bytes::BytesMut`, `&'static [u8]` and `&'static str`;
+//! [`IoBufMut`] for `Vec<u8>`, `Box<[u8]>` and `bytes::BytesMut`.
+
+mod io_buf;
+mod io_buf_mut;
+
+pub use io_buf::IoBuf;
+pub use io_buf_mut::IoBufMut;

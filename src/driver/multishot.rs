@@ -1,0 +1,145 @@
+//! `Multishot<T>`: one SQE, many CQEs (multishot accept, receive, poll).
+//!
+//! Same lifecycle as [`Op`](super::Op), except that the slot queues every CQE
+//! until the stream takes it, and the operation ends with the first CQE that
+//! lacks `IORING_CQE_F_MORE`.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use io_uring::squeue;
+
+use super::slab::{Cqe, Lifecycle, Orphan};
+use super::{probe, Ring};
+use crate::metrics::counters;
+use crate::runtime::context::{self, Driver};
+
+/// A multishot operation.
+///
+/// # Safety
+///
+/// As for [`OpKind`](super::OpKind): every pointer in the SQE points at
+/// memory owned by `self` that stays put and valid while `self` is alive.
+pub(crate) unsafe trait MultishotKind: Send + Sized + 'static {
+    /// One item of the stream.
+    type Item;
+
+    /// The io_uring opcode, to check the kernel supports it.
+    const OPCODE: u8;
+
+    /// Builds the SQE; `user_data` is set by the driver.
+    fn sqe(&mut self) -> squeue::Entry;
+
+    /// Turns one CQE into an item (a negative result is usually an error).
+    fn item(&mut self, cqe: Cqe) -> io::Result<Self::Item>;
+
+    /// A CQE for a dropped stream: release what it carries (e.g. an
+    /// accepted fd). The default turns it into an item and drops that.
+    fn orphaned(&mut self, cqe: Cqe) {
+        let _ = self.item(cqe);
+    }
+}
+
+/// A `MultishotKind` whose stream was dropped while armed.
+struct Orphaned<T>(T);
+
+impl<T: MultishotKind> Orphan for Orphaned<T> {
+    fn cqe(&mut self, cqe: Cqe) {
+        self.0.orphaned(cqe);
+    }
+}
+
+/// The stream of a multishot operation. Ends after the kernel's final CQE;
+/// the caller re-arms if it wants more (e.g. after `ENOBUFS`).
+pub(crate) struct Multishot<T: MultishotKind> {
+    data: Option<T>,
+    armed: Option<(Arc<Ring>, usize)>,
+    ended: bool,
+}
+
+impl<T: MultishotKind> Unpin for Multishot<T> {}
+
+impl<T: MultishotKind> Multishot<T> {
+    pub(crate) fn new(data: T) -> Self {
+        Multishot {
+            data: Some(data),
+            armed: None,
+            ended: false,
+        }
+    }
+
+    /// Arms the operation on the current thread's ring.
+    fn arm(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        let ring = match context::current()? {
+            Driver::Ring(ring) if probe().supports(T::OPCODE) => ring,
+            _ => {
+                counters().op_fallback();
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "shardio: this multishot operation needs io_uring, which is not in use here",
+                ));
+            }
+        };
+        let Some(data) = self.data.as_mut() else {
+            unreachable!("multishot data is present until the stream is dropped")
+        };
+        let sqe = data.sqe();
+        let lifecycle = Lifecycle::Streaming {
+            waker: Some(cx.waker().clone()),
+            queue: Default::default(),
+            finished: false,
+        };
+        // SAFETY: by `MultishotKind`'s contract the SQE points into `data`'s
+        // stable memory, kept here or in the slot until the final CQE.
+        let index = unsafe { ring.push(sqe, lifecycle) };
+        context::flush_or_defer(&ring);
+        self.armed = Some((ring, index));
+        Ok(())
+    }
+}
+
+impl<T: MultishotKind> Stream for Multishot<T> {
+    type Item = io::Result<T::Item>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if this.armed.is_none() {
+            if let Err(e) = this.arm(cx) {
+                this.ended = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+        let Some((ring, index)) = &this.armed else {
+            unreachable!()
+        };
+        match ring.poll_next(*index, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => {
+                this.armed = None;
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(cqe)) => {
+                let Some(data) = this.data.as_mut() else {
+                    unreachable!()
+                };
+                Poll::Ready(Some(data.item(cqe)))
+            }
+        }
+    }
+}
+
+impl<T: MultishotKind> Drop for Multishot<T> {
+    fn drop(&mut self) {
+        if let (Some((ring, index)), Some(data)) = (self.armed.take(), self.data.take()) {
+            ring.cancel(index, Box::new(Orphaned(data)), false);
+            context::flush_or_defer(&ring);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! `Op<T>`: the future of one io_uring operation.
+//!
+//! Life of an op: *unsubmitted* (created, not polled) → first poll pushes the
+//! SQE on the ring of the polling thread → *in flight* (a slot in that ring;
+//! the op keeps the `Arc<Ring>`, so the task may migrate) → the CQE moves the
+//! slot to *completed* and wakes the task → the next poll takes the result.
+//! Dropped in flight, the op moves its data (buffers, fds) into the slot and
+//! asks the kernel to cancel; the slot frees the data when the last CQE comes.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+
+use io_uring::squeue;
+use tokio::task::JoinHandle;
+
+use super::slab::{Cqe, Lifecycle, Orphan};
+use super::{probe, Ring};
+use crate::metrics::counters;
+use crate::runtime::context::{self, Driver};
+
+/// An operation that runs on io_uring, or on the fallback path.
+///
+/// # Safety
+///
+/// Every pointer that [`sqe`](OpKind::sqe) writes into the entry must point at
+/// memory owned by `self` that does not move when `self` moves (heap or static
+/// memory) and stays valid as long as `self` is alive. The driver keeps `self`
+/// alive until the operation's last CQE.
+pub(crate) unsafe trait OpKind: Send + Sized + 'static {
+    /// What the future resolves to.
+    type Output: Send + 'static;
+
+    /// The io_uring opcode, to check the kernel supports it.
+    const OPCODE: u8;
+
+    /// Run [`blocking`](OpKind::blocking) inline instead of on the blocking
+    /// pool (for operations that do not block, like a nop).
+    const INLINE_FALLBACK: bool = false;
+
+    /// Builds the SQE; `user_data` is set by the driver.
+    fn sqe(&mut self) -> squeue::Entry;
+
+    /// Turns the CQE into the output.
+    fn complete(self, cqe: Cqe) -> Self::Output;
+
+    /// Performs the operation with blocking system calls (the fallback path).
+    fn blocking(self) -> Self::Output;
+
+    /// The output for an operation that could not be started.
+    fn fail(self, err: io::Error) -> Self::Output;
+
+    /// The op's future was dropped and its CQE arrived anyway: release what
+    /// the result carries (e.g. close an opened fd). The default does nothing.
+    fn orphaned(&mut self, cqe: Cqe) {
+        let _ = cqe;
+    }
+}
+
+/// An `OpKind` whose future was dropped in flight.
+struct Orphaned<T>(T);
+
+impl<T: OpKind> Orphan for Orphaned<T> {
+    fn cqe(&mut self, cqe: Cqe) {
+        self.0.orphaned(cqe);
+    }
+}
+
+/// The future of one operation.
+pub(crate) struct Op<T: OpKind> {
+    state: State<T>,
+}
+
+enum State<T: OpKind> {
+    Unsubmitted(T),
+    InFlight {
+        ring: Arc<Ring>,
+        index: usize,
+        data: T,
+    },
+    Blocking {
+        /// The data until the blocking closure takes it; left in place if the
+        /// blocking pool shut down before running the closure.
+        data: Arc<Mutex<Option<T>>>,
+        handle: JoinHandle<Option<T::Output>>,
+    },
+    Done,
+}
+
+// `Op` never hands out a pinned reference to `T`; the memory the kernel
+// uses is on the heap (see `OpKind`), so moving an `Op` is harmless.
+impl<T: OpKind> Unpin for Op<T> {}
+
+impl<T: OpKind> Op<T> {
+    pub(crate) fn new(data: T) -> Self {
+        Op {
+            state: State::Unsubmitted(data),
+        }
+    }
+
+    /// First poll: choose the path and start the operation.
+    fn start(&mut self, data: T, cx: &mut Context<'_>) -> Option<T::Output> {
+        let ring = match context::current() {
+            Err(e) => return Some(data.fail(e)),
+            Ok(Driver::Ring(ring)) if probe().supports(T::OPCODE) => ring,
+            Ok(_) => return self.start_fallback(data),
+        };
+        let mut data = data;
+        let sqe = data.sqe();
+        // SAFETY: by `OpKind`'s contract the SQE points into `data`'s stable
+        // memory; `data` stays in this op until the CQE is taken, or moves to
+        // the ring's slot (keeping the memory in place) if the op is dropped.
+        let index = unsafe { ring.push(sqe, Lifecycle::Waiting(Some(cx.waker().clone()))) };
+        context::flush_or_defer(&ring);
+        self.state = State::InFlight { ring, index, data };
+        None
+    }
+
+    fn start_fallback(&mut self, data: T) -> Option<T::Output> {
+        counters().op_fallback();
+        if T::INLINE_FALLBACK {
+            return Some(data.blocking());
+        }
+        let shared = Arc::new(Mutex::new(Some(data)));
+        let taken = Arc::clone(&shared);
+        let handle = tokio::task::spawn_blocking(move || {
+            let data = taken.lock().unwrap_or_else(|e| e.into_inner()).take();
+            data.map(OpKind::blocking)
+        });
+        self.state = State::Blocking {
+            data: shared,
+            handle,
+        };
+        None
+    }
+}
+
+impl<T: OpKind> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Unsubmitted(_) => {
+                    let State::Unsubmitted(data) = std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!()
+                    };
+                    if let Some(out) = this.start(data, cx) {
+                        return Poll::Ready(out);
+                    }
+                }
+                State::InFlight { ring, index, .. } => {
+                    let cqe = ready!(ring.poll_complete(*index, cx));
+                    let State::InFlight { data, .. } = std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!()
+                    };
+                    return Poll::Ready(data.complete(cqe));
+                }
+                State::Blocking { data, handle } => {
+                    let joined = ready!(Pin::new(handle).poll(cx));
+                    let data = Arc::clone(data);
+                    this.state = State::Done;
+                    return Poll::Ready(match joined {
+                        Ok(Some(out)) => out,
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        // The closure never ran: the blocking pool is shutting down.
+                        _ => match data.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                            Some(data) => data.fail(io::Error::other(
+                                "shardio: the runtime's blocking pool shut down before this \
+                                 operation could run on it",
+                            )),
+                            None => unreachable!("blocking closure took the data but returned none"),
+                        },
+                    });
+                }
+                State::Done => panic!("shardio operation polled after it completed"),
+            }
+        }
+    }
+}
+
+impl<T: OpKind> Drop for Op<T> {
+    fn drop(&mut self) {
+        if let State::InFlight { ring, index, data } =
+            std::mem::replace(&mut self.state, State::Done)
+        {
+            ring.cancel(index, Box::new(Orphaned(data)), false);
+            context::flush_or_defer(&ring);
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! One io_uring instance and the table of operations in flight on it.
+//!
+//! A ring belongs to the thread that created it (its *owner*): operations
+//! started on that thread are pushed here. Completions may be reaped by any
+//! thread (the owner in its park hooks, the ring's reaper task on whichever
+//! worker Tokio picks, or the awaiting task itself), so the state sits behind
+//! a mutex that is uncontended in the common case.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use io_uring::{opcode, squeue, types, IoUring};
+
+use super::slab::{Cqe, Lifecycle, Orphan, Slab};
+use crate::metrics::counters;
+use crate::runtime::config::Config;
+
+/// `user_data` of the cancel requests shardio pushes; their CQEs carry no news.
+const CANCEL_TAG: u64 = u64::MAX;
+
+/// How long dropping a ring waits for cancelled operations before leaking
+/// their buffers rather than freeing memory the kernel may still write.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
+
+pub(crate) struct Ring {
+    inner: Mutex<Inner>,
+    /// Signalled by the kernel for every CQE; watched by the reaper task.
+    eventfd: OwnedFd,
+    /// Set when the owner thread is gone: the reaper ends once the ring is idle.
+    retired: AtomicBool,
+}
+
+struct Inner {
+    uring: IoUring,
+    slab: Slab,
+    /// SQEs that did not fit in the SQ; pushed first at the next flush.
+    backlog: VecDeque<squeue::Entry>,
+}
+
+/// What a reap collected, to be acted on after the lock is released:
+/// wakers may run arbitrary code and dropped buffers may be large.
+#[derive(Default)]
+struct Reaped {
+    wakers: Vec<Waker>,
+    dropped: Vec<Box<dyn Orphan>>,
+}
+
+impl Reaped {
+    fn finish(self) {
+        for waker in self.wakers {
+            waker.wake();
+        }
+        drop(self.dropped);
+    }
+}
+
+impl Ring {
+    /// Creates a ring as `config` says, with an eventfd registered for CQEs.
+    pub(crate) fn new(config: &Config) -> io::Result<Ring> {
+        let uring = IoUring::builder()
+            .setup_cqsize(config.cq_entries)
+            .setup_clamp()
+            .build(config.ring_entries)?;
+        // SAFETY: eventfd(2) has no memory-safety preconditions.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by eventfd(2) and nothing else owns it.
+        let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+        uring.submitter().register_eventfd(eventfd.as_raw_fd())?;
+        counters().ring_created();
+        Ok(Ring {
+            inner: Mutex::new(Inner {
+                uring,
+                slab: Slab::new(),
+                backlog: VecDeque::new(),
+            }),
+            eventfd,
+            retired: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the slab consistent (every
+        // mutation is a single step), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pushes `sqe` for a new operation in state `lifecycle` and returns its
+    /// slot. The SQE is not submitted until the next [`flush`](Ring::flush).
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `sqe` must stay valid until the operation's final CQE
+    /// has been reaped: the caller keeps the memory in its `Op` and hands it to
+    /// [`cancel`](Ring::cancel) if the op is dropped early.
+    pub(crate) unsafe fn push(&self, sqe: squeue::Entry, lifecycle: Lifecycle) -> usize {
+        let mut inner = self.lock();
+        let index = inner.slab.insert(lifecycle);
+        inner.push_sqe(sqe.user_data(index as u64));
+        counters().op_submitted();
+        index
+    }
+
+    /// Submits everything pushed so far, then reaps.
+    pub(crate) fn flush(&self) {
+        let mut reaped = Reaped::default();
+        {
+            let mut inner = self.lock();
+            inner.flush(&mut reaped);
+            inner.reap(&mut reaped);
+        }
+        reaped.finish();
+    }
+
+    /// Reaps completions without submitting.
+    pub(crate) fn reap(&self) {
+        let mut reaped = Reaped::default();
+        self.lock().reap(&mut reaped);
+        reaped.finish();
+    }
+
+    /// Polls a single-shot operation for its completion.
+    pub(crate) fn poll_complete(&self, index: usize, cx: &mut Context<'_>) -> Poll<Cqe> {
+        let mut reaped = Reaped::default();
+        let poll = {
+            let mut inner = self.lock();
+            inner.reap(&mut reaped);
+            match inner.slab.get_mut(index) {
+                Some(Lifecycle::Completed(_)) => match inner.slab.remove(index) {
+                    Some(Lifecycle::Completed(cqe)) => Poll::Ready(cqe),
+                    _ => unreachable!(),
+                },
+                Some(Lifecycle::Waiting(waker)) => {
+                    update_waker(waker, cx);
+                    Poll::Pending
+                }
+                _ => unreachable!("poll_complete on a slot that is not a live single-shot op"),
+            }
+        };
+        reaped.finish();
+        poll
+    }
+
+    /// Polls a multishot operation for its next completion; `None` once the
+    /// final CQE was taken (the slot is then free).
+    pub(crate) fn poll_next(&self, index: usize, cx: &mut Context<'_>) -> Poll<Option<Cqe>> {
+        let mut reaped = Reaped::default();
+        let poll = {
+            let mut inner = self.lock();
+            inner.reap(&mut reaped);
+            match inner.slab.get_mut(index) {
+                Some(Lifecycle::Streaming {
+                    waker,
+                    queue,
+                    finished,
+                }) => {
+                    if let Some(cqe) = queue.pop_front() {
+                        Poll::Ready(Some(cqe))
+                    } else if *finished {
+                        inner.slab.remove(index);
+                        Poll::Ready(None)
+                    } else {
+                        update_waker(waker, cx);
+                        Poll::Pending
+                    }
+                }
+                _ => unreachable!("poll_next on a slot that is not a live multishot op"),
+            }
+        };
+        reaped.finish();
+        poll
+    }
+
+    /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
+    /// until the kernel is done, and ask the kernel to cancel the operation.
+    /// With `flush_now` false the cancel request waits for the next flush.
+    pub(crate) fn cancel(&self, index: usize, mut data: Box<dyn Orphan>, flush_now: bool) {
+        let mut reaped = Reaped::default();
+        {
+            let mut inner = self.lock();
+            inner.reap(&mut reaped);
+            // Results that arrived but were never taken go to the orphan.
+            match inner.slab.get_mut(index) {
+                Some(Lifecycle::Completed(cqe)) => data.cqe(*cqe),
+                Some(Lifecycle::Streaming { queue, .. }) => {
+                    queue.drain(..).for_each(|cqe| data.cqe(cqe));
+                }
+                _ => {}
+            }
+            match inner.slab.get_mut(index) {
+                Some(Lifecycle::Completed(_)) | Some(Lifecycle::Streaming { finished: true, .. }) => {
+                    inner.slab.remove(index);
+                    reaped.dropped.push(data);
+                }
+                Some(slot) => {
+                    *slot = Lifecycle::Ignored(data);
+                    counters().op_cancelled();
+                    let cancel = opcode::AsyncCancel::new(index as u64)
+                        .build()
+                        .user_data(CANCEL_TAG);
+                    inner.push_sqe(cancel);
+                    if flush_now {
+                        inner.flush(&mut reaped);
+                    }
+                }
+                None => unreachable!("cancel of a free slot"),
+            }
+        }
+        reaped.finish();
+    }
+
+    /// Marks the owner thread as gone; the reaper task ends once the ring is idle.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        self.notify();
+    }
+
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    /// True when no operation is in flight on this ring.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.lock().slab.len() == 0
+    }
+
+    pub(crate) fn eventfd(&self) -> RawFd {
+        self.eventfd.as_raw_fd()
+    }
+
+    /// Resets the eventfd's counter (it is non-blocking: EAGAIN means zero).
+    pub(crate) fn clear_eventfd(&self) {
+        let mut value = 0u64;
+        // SAFETY: reads 8 bytes into a local u64 from an fd this ring owns.
+        let _ = unsafe {
+            libc::read(
+                self.eventfd.as_raw_fd(),
+                (&raw mut value).cast::<libc::c_void>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+
+    /// Wakes the reaper task without a CQE.
+    fn notify(&self) {
+        let one = 1u64;
+        // SAFETY: writes 8 bytes from a local u64 to an fd this ring owns.
+        let _ = unsafe {
+            libc::write(
+                self.eventfd.as_raw_fd(),
+                (&raw const one).cast::<libc::c_void>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+}
+
+fn update_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
+impl Inner {
+    fn push_sqe(&mut self, sqe: squeue::Entry) {
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(sqe);
+            return;
+        }
+        // SAFETY: the SQE's pointers are kept valid by the op's slot until its
+        // final CQE (see `Ring::push`); cancel SQEs point at nothing.
+        if unsafe { self.uring.submission().push(&sqe) }.is_err() {
+            self.backlog.push_back(sqe);
+        }
+    }
+
+    /// Moves the backlog into the SQ and enters the kernel if anything is
+    /// queued (or the CQ overflowed and needs flushing).
+    fn flush(&mut self, reaped: &mut Reaped) {
+        for _ in 0..64 {
+            while let Some(sqe) = self.backlog.front() {
+                // SAFETY: as in `push_sqe`.
+                if unsafe { self.uring.submission().push(sqe) }.is_err() {
+                    break;
+                }
+                self.backlog.pop_front();
+            }
+            let mut sq = self.uring.submission();
+            let overflow = sq.cq_overflow();
+            if sq.is_empty() && !overflow {
+                return;
+            }
+            sq.sync();
+            drop(sq);
+            if overflow {
+                counters().cq_overflow();
+            }
+            counters().enter();
+            match self.uring.submitter().submit() {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) =>
+                {
+                    // The CQ is full: make room, then try again.
+                    self.reap(reaped);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(target: "shardio::driver", error = %e, "io_uring_enter failed");
+                    return;
+                }
+            }
+            if self.backlog.is_empty() {
+                return;
+            }
+            self.reap(reaped);
+        }
+    }
+
+    /// Moves every available CQE into its slot.
+    fn reap(&mut self, reaped: &mut Reaped) {
+        let Inner { uring, slab, .. } = self;
+        for entry in uring.completion() {
+            if entry.user_data() == CANCEL_TAG {
+                continue;
+            }
+            let cqe = Cqe {
+                result: entry.result(),
+                flags: entry.flags(),
+            };
+            let index = entry.user_data() as usize;
+            let Some(slot) = slab.get_mut(index) else {
+                tracing::debug!(target: "shardio::driver", index, "CQE for a free slot ignored");
+                continue;
+            };
+            match slot {
+                Lifecycle::Waiting(waker) => {
+                    reaped.wakers.extend(waker.take());
+                    *slot = Lifecycle::Completed(cqe);
+                    counters().op_completed();
+                }
+                Lifecycle::Streaming {
+                    waker,
+                    queue,
+                    finished,
+                } => {
+                    queue.push_back(cqe);
+                    if !cqe.more() {
+                        *finished = true;
+                        counters().op_completed();
+                    }
+                    reaped.wakers.extend(waker.take());
+                }
+                Lifecycle::Ignored(orphan) => {
+                    orphan.cqe(cqe);
+                    if !cqe.more() {
+                        if let Some(Lifecycle::Ignored(data)) = slab.remove(index) {
+                            reaped.dropped.push(data);
+                        }
+                    }
+                }
+                // A notification after completion (e.g. zero-copy send): nothing to do.
+                Lifecycle::Completed(_) => {}
+            }
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        if inner.slab.len() > 0 {
+            inner.cancel_all_and_drain();
+        }
+        counters().ring_dropped();
+    }
+}
+
+impl Inner {
+    /// Shutdown: cancels every operation still known to the kernel and waits
+    /// (bounded) for their last CQEs. What does not arrive in time is leaked,
+    /// never freed: the kernel may still write into it.
+    fn cancel_all_and_drain(&mut self) {
+        let pending: Vec<usize> = self.slab.occupied().collect();
+        for index in pending {
+            let cancel = opcode::AsyncCancel::new(index as u64)
+                .build()
+                .user_data(CANCEL_TAG);
+            self.push_sqe(cancel);
+        }
+        let deadline = Instant::now() + DRAIN_DEADLINE;
+        let mut reaped = Reaped::default();
+        while self.slab.len() > 0 {
+            self.flush(&mut reaped);
+            self.reap(&mut reaped);
+            let now = Instant::now();
+            if self.slab.len() == 0 || now >= deadline {
+                break;
+            }
+            let wait = types::Timespec::from((deadline - now).min(Duration::from_millis(20)));
+            let args = types::SubmitArgs::new().timespec(&wait);
+            counters().enter();
+            // ETIME (timeout) and EINTR are expected; the loop re-checks.
+            let _ = self.uring.submitter().submit_with_args(1, &args);
+        }
+        // The tasks these wakers belong to are being torn down.
+        drop(reaped.wakers);
+        drop(reaped.dropped);
+        if self.slab.len() > 0 {
+            tracing::warn!(
+                target: "shardio::driver",
+                in_flight = self.slab.len(),
+                "ring dropped with operations the kernel did not finish within {DRAIN_DEADLINE:?}; \
+                 their buffers are leaked rather than freed while the kernel may write to them"
+            );
+            std::mem::forget(std::mem::replace(&mut self.slab, Slab::new()));
+        }
+    }
+}

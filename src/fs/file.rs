@@ -1,0 +1,152 @@
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::buf::{IoBuf, IoBufMut};
+use crate::driver::Op;
+use crate::ops::fsync::Fsync;
+use crate::ops::open::OpenAt;
+use crate::ops::read_at::ReadAt;
+use crate::ops::write_at::WriteAt;
+use crate::BufResult;
+
+/// An open file whose reads and writes go through io_uring.
+///
+/// Positional methods take `&self`: put the `File` in an `Arc` and many tasks
+/// can read and write it at once, each operation independent of the others.
+///
+/// # Buffer ownership and cancellation
+///
+/// `read_at` and `write_at` take the buffer by value and return it with the
+/// result, because the kernel uses it until the operation completes. If the
+/// future is dropped first, shardio asks the kernel to cancel the operation
+/// and keeps the buffer (and the file descriptor) alive until the kernel is
+/// done; it is freed then. Dropping is therefore safe at any point, but a
+/// dropped write may or may not have happened.
+///
+/// ```no_run
+/// use shardio::fs::File;
+///
+/// # async fn demo() -> std::io::Result<()> {
+/// let file = File::create("/tmp/shardio-example").await?;
+/// let (res, buf) = file.write_at(vec![7u8; 4096], 0).await;
+/// assert_eq!(res?, 4096);
+/// file.sync_all().await?;
+///
+/// let file = File::open("/tmp/shardio-example").await?;
+/// let (res, buf) = file.read_at(buf, 0).await;
+/// assert_eq!(res?, 4096);
+/// # drop(buf);
+/// # Ok(())
+/// # }
+/// ```
+pub struct File {
+    /// Shared with operations in flight, so the fd outlives them.
+    fd: Arc<OwnedFd>,
+}
+
+impl File {
+    /// Opens a file for reading (like `std::fs::File::open`).
+    ///
+    /// # Errors
+    ///
+    /// As `open(2)`: `NotFound`, `PermissionDenied`, ...
+    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        Self::open_with(path.as_ref(), libc::O_RDONLY, 0).await
+    }
+
+    /// Opens a file for writing, creating it or truncating it (like
+    /// `std::fs::File::create`). Mode `0o666` before the umask.
+    ///
+    /// # Errors
+    ///
+    /// As `open(2)`: `NotFound` for a missing directory, `PermissionDenied`, ...
+    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        let flags = libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC;
+        Self::open_with(path.as_ref(), flags, 0o666).await
+    }
+
+    async fn open_with(path: &Path, flags: libc::c_int, mode: libc::mode_t) -> io::Result<File> {
+        let fd = Op::new(OpenAt::new(path, flags, mode)?).await?;
+        Ok(File { fd: Arc::new(fd) })
+    }
+
+    /// Wraps an open `std::fs::File` (or any fd converted into one, such as a
+    /// pipe end; on pipes and sockets the position is ignored).
+    pub fn from_std(file: std::fs::File) -> File {
+        File {
+            fd: Arc::new(OwnedFd::from(file)),
+        }
+    }
+
+    /// Reads up to `buf.bytes_total()` bytes at offset `pos` into the start
+    /// of `buf` and returns how many were read (0 at end of file) together
+    /// with the buffer. A `Vec`'s length becomes at least the count read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the read; the buffer is freed only after
+    /// the kernel let go of it.
+    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        let fd = Arc::clone(&self.fd);
+        Op::new(ReadAt { fd, buf, pos }).await
+    }
+
+    /// Writes the initialized bytes of `buf` at offset `pos` and returns how
+    /// many were written (possibly fewer) together with the buffer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the write if it has not happened yet; the
+    /// data may or may not have been written.
+    pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        let fd = Arc::clone(&self.fd);
+        Op::new(WriteAt { fd, buf, pos }).await
+    }
+
+    /// Flushes data and metadata to the device (`fsync`).
+    pub async fn sync_all(&self) -> io::Result<()> {
+        let fd = Arc::clone(&self.fd);
+        Op::new(Fsync {
+            fd,
+            data_only: false,
+        })
+        .await
+    }
+
+    /// Flushes data, and metadata only where needed to read it (`fdatasync`).
+    pub async fn sync_data(&self) -> io::Result<()> {
+        let fd = Arc::clone(&self.fd);
+        Op::new(Fsync {
+            fd,
+            data_only: true,
+        })
+        .await
+    }
+}
+
+impl From<std::fs::File> for File {
+    fn from(file: std::fs::File) -> File {
+        File::from_std(file)
+    }
+}
+
+impl AsRawFd for File {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for File {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File").field("fd", &self.fd.as_raw_fd()).finish()
+    }
+}

@@ -1,0 +1,54 @@
+//! shardio: a Tokio-compatible I/O driver built on io_uring.
+//!
+//! Tokio's executor keeps running every future; shardio gives each runtime
+//! thread its own io_uring ring and routes file operations through it. The
+//! ring is created lazily on the thread's first operation, so shardio types
+//! work in any Tokio runtime; [`BuilderExt::shardio`] (or
+//! [`#[shardio::main]`](macro@main)) adds configuration and speed: flushing
+//! submissions and reaping completions in Tokio's park hooks.
+//!
+//! ```no_run
+//! #[shardio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let file = shardio::fs::File::create("/tmp/shardio-doc.txt").await?;
+//!     let (res, _buf) = file.write_at(b"hello".to_vec(), 0).await;
+//!     res?;
+//!     file.sync_all().await?;
+//!     let (res, buf) = file.read_at(Vec::with_capacity(16), 0).await;
+//!     assert_eq!(&buf[..res?], b"hello");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Where io_uring is not available (old kernel, seccomp, `kernel.io_uring_disabled`,
+//! memlock limits) every operation runs on a fallback path and one warning says
+//! why; see [`metrics()`] and [`Config::force_fallback`].
+#![deny(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[macro_use]
+mod cfg;
+
+pub mod buf;
+mod driver;
+pub mod fs;
+mod metrics;
+mod ops;
+mod runtime;
+
+pub use metrics::{metrics, Metrics};
+pub use ops::nop::nop;
+pub use runtime::builder_ext::BuilderExt;
+pub use runtime::config::Config;
+pub use runtime::hooks;
+pub use shardio_macros::{main, test};
+
+/// A result paired with the buffer that was lent to the kernel for the
+/// operation: the buffer comes back whether the operation succeeded or not.
+pub type BufResult<T, B> = (std::io::Result<T>, B);
+
+#[doc(hidden)]
+pub mod __private {
+    //! Used by the code `#[shardio::main]` and `#[shardio::test]` expand to.
+    pub use tokio;
+}

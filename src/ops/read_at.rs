@@ -1,0 +1,68 @@
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use io_uring::{opcode, squeue, types};
+
+use super::cvt;
+use crate::buf::IoBufMut;
+use crate::driver::{Cqe, OpKind};
+use crate::BufResult;
+
+/// `IORING_OP_READ` at an offset (ignored by pipes and sockets).
+pub(crate) struct ReadAt<B> {
+    /// Kept alive by the op so the fd cannot be closed while in flight.
+    pub(crate) fd: Arc<OwnedFd>,
+    pub(crate) buf: B,
+    pub(crate) pos: u64,
+}
+
+fn len_of<B: IoBufMut>(buf: &B) -> u32 {
+    u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX)
+}
+
+// SAFETY: the only pointer in the SQE is the buffer's `stable_mut_ptr`, heap
+// or static memory owned by `self.buf` (`IoBufMut`'s contract).
+unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
+    type Output = BufResult<usize, B>;
+    const OPCODE: u8 = opcode::Read::CODE;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        let len = len_of(&self.buf);
+        opcode::Read::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_mut_ptr(), len)
+            .offset(self.pos)
+            .build()
+    }
+
+    fn complete(mut self, cqe: Cqe) -> Self::Output {
+        let res = cqe.into_result().map(|n| n as usize);
+        if let Ok(n) = res {
+            // SAFETY: the kernel wrote `n <= bytes_total` bytes at the start.
+            unsafe { self.buf.set_init(n) };
+        }
+        (res, self.buf)
+    }
+
+    fn blocking(mut self) -> Self::Output {
+        let fd = self.fd.as_raw_fd();
+        let ptr = self.buf.stable_mut_ptr().cast::<libc::c_void>();
+        let len = len_of(&self.buf) as usize;
+        let pos = self.pos as libc::off_t;
+        // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
+        let mut res = cvt(unsafe { libc::pread(fd, ptr, len, pos) });
+        if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ESPIPE)) {
+            // A pipe or socket: like io_uring, ignore the position.
+            // SAFETY: as above.
+            res = cvt(unsafe { libc::read(fd, ptr, len) });
+        }
+        if let Ok(n) = res {
+            // SAFETY: the kernel wrote `n <= len` bytes at the start.
+            unsafe { self.buf.set_init(n) };
+        }
+        (res, self.buf)
+    }
+
+    fn fail(self, err: io::Error) -> Self::Output {
+        (Err(err), self.buf)
+    }
+}

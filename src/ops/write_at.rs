@@ -1,0 +1,59 @@
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use io_uring::{opcode, squeue, types};
+
+use super::cvt;
+use crate::buf::IoBuf;
+use crate::driver::{Cqe, OpKind};
+use crate::BufResult;
+
+/// `IORING_OP_WRITE` at an offset (ignored by pipes and sockets).
+pub(crate) struct WriteAt<B> {
+    /// Kept alive by the op so the fd cannot be closed while in flight.
+    pub(crate) fd: Arc<OwnedFd>,
+    pub(crate) buf: B,
+    pub(crate) pos: u64,
+}
+
+fn len_of<B: IoBuf>(buf: &B) -> u32 {
+    u32::try_from(buf.bytes_init()).unwrap_or(u32::MAX)
+}
+
+// SAFETY: the only pointer in the SQE is the buffer's `stable_ptr`, heap or
+// static memory owned by `self.buf` (`IoBuf`'s contract).
+unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
+    type Output = BufResult<usize, B>;
+    const OPCODE: u8 = opcode::Write::CODE;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        let len = len_of(&self.buf);
+        opcode::Write::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
+            .offset(self.pos)
+            .build()
+    }
+
+    fn complete(self, cqe: Cqe) -> Self::Output {
+        (cqe.into_result().map(|n| n as usize), self.buf)
+    }
+
+    fn blocking(self) -> Self::Output {
+        let fd = self.fd.as_raw_fd();
+        let ptr = self.buf.stable_ptr().cast::<libc::c_void>();
+        let len = len_of(&self.buf) as usize;
+        let pos = self.pos as libc::off_t;
+        // SAFETY: `ptr` is valid for `len` initialized bytes (`IoBuf`).
+        let mut res = cvt(unsafe { libc::pwrite(fd, ptr, len, pos) });
+        if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ESPIPE)) {
+            // A pipe or socket: like io_uring, ignore the position.
+            // SAFETY: as above.
+            res = cvt(unsafe { libc::write(fd, ptr, len) });
+        }
+        (res, self.buf)
+    }
+
+    fn fail(self, err: io::Error) -> Self::Output {
+        (Err(err), self.buf)
+    }
+}

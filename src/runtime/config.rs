@@ -1,0 +1,179 @@
+//! `Config`: what a runtime's rings look like and which user hooks to chain.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+cfg_unstable! {
+    pub(crate) type PollHook = Arc<dyn Fn(&tokio::runtime::TaskMeta<'_>) + Send + Sync + 'static>;
+}
+
+/// Largest submission queue the kernel accepts.
+const MAX_RING_ENTRIES: u32 = 32_768;
+
+/// Configuration of shardio for one Tokio runtime.
+///
+/// A `Config` is valid by construction: setters that can receive a bad value
+/// return `io::Result<Config>`, so an invalid configuration is an error where
+/// it is written, before any runtime thread exists.
+///
+/// Because each Tokio hook holds one closure, a runtime configured with
+/// [`BuilderExt::shardio`](crate::BuilderExt::shardio) takes its thread and
+/// park hooks from here: pass yours with [`on_thread_start`](Config::on_thread_start)
+/// and friends and shardio calls them after its own work.
+///
+/// ```
+/// use shardio::{BuilderExt, Config};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let config = Config::default()
+///     .ring_entries(512)?
+///     .on_thread_start(|| println!("worker started"));
+/// let rt = tokio::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .enable_all()
+///     .shardio(config)
+///     .build()?;
+/// rt.block_on(async { shardio::nop().await })?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) ring_entries: u32,
+    pub(crate) cq_entries: u32,
+    pub(crate) force_fallback: bool,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
+    pub(crate) on_thread_park: Option<Hook>,
+    pub(crate) on_thread_unpark: Option<Hook>,
+    #[cfg(tokio_unstable)]
+    pub(crate) on_before_task_poll: Option<PollHook>,
+    #[cfg(tokio_unstable)]
+    pub(crate) on_after_task_poll: Option<PollHook>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ring_entries: 256,
+            cq_entries: 4096,
+            force_fallback: false,
+            on_thread_start: None,
+            on_thread_stop: None,
+            on_thread_park: None,
+            on_thread_unpark: None,
+            #[cfg(tokio_unstable)]
+            on_before_task_poll: None,
+            #[cfg(tokio_unstable)]
+            on_after_task_poll: None,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration: 256 submission entries per ring, a
+    /// completion queue of 4096, io_uring used wherever the kernel allows.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the submission queue size of each ring (the kernel rounds it up to
+    /// a power of two); the completion queue gets at least 8 times as many
+    /// entries. Errors if `entries` is 0 or above 32768.
+    ///
+    /// ```
+    /// assert!(shardio::Config::default().ring_entries(0).is_err());
+    /// assert!(shardio::Config::default().ring_entries(1024).is_ok());
+    /// ```
+    pub fn ring_entries(mut self, entries: u32) -> io::Result<Self> {
+        if entries == 0 || entries > MAX_RING_ENTRIES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "shardio: ring_entries({entries}) is out of range: \
+                     the kernel accepts 1 to {MAX_RING_ENTRIES} submission entries per ring"
+                ),
+            ));
+        }
+        self.ring_entries = entries;
+        self.cq_entries = self.cq_entries.max(entries.next_power_of_two() * 8);
+        Ok(self)
+    }
+
+    /// Runs every shardio operation of this runtime on the fallback path
+    /// (the blocking pool for files) even where io_uring works. The
+    /// environment variable `SHARDIO_FORCE_FALLBACK=1` does the same for every
+    /// runtime of the process.
+    pub fn force_fallback(mut self, force: bool) -> Self {
+        self.force_fallback = force;
+        self
+    }
+
+    /// A hook run when a runtime thread starts, after shardio's own.
+    /// Replaces `tokio::runtime::Builder::on_thread_start`, which
+    /// [`BuilderExt::shardio`](crate::BuilderExt::shardio) sets.
+    pub fn on_thread_start<F: Fn() + Send + Sync + 'static>(mut self, f: F) -> Self {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// A hook run when a runtime thread stops, before shardio releases the
+    /// thread's rings.
+    pub fn on_thread_stop<F: Fn() + Send + Sync + 'static>(mut self, f: F) -> Self {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// A hook run when a worker is about to park, after shardio flushed and
+    /// reaped the thread's ring.
+    pub fn on_thread_park<F: Fn() + Send + Sync + 'static>(mut self, f: F) -> Self {
+        self.on_thread_park = Some(Arc::new(f));
+        self
+    }
+
+    /// A hook run when a worker unparks, after shardio reaped the thread's ring.
+    pub fn on_thread_unpark<F: Fn() + Send + Sync + 'static>(mut self, f: F) -> Self {
+        self.on_thread_unpark = Some(Arc::new(f));
+        self
+    }
+}
+
+cfg_unstable! {
+    impl Config {
+        /// A hook run before each task poll (Tokio's `on_before_task_poll`).
+        pub fn on_before_task_poll<F>(mut self, f: F) -> Self
+        where
+            F: Fn(&tokio::runtime::TaskMeta<'_>) + Send + Sync + 'static,
+        {
+            self.on_before_task_poll = Some(Arc::new(f));
+            self
+        }
+
+        /// A hook run after each task poll (Tokio's `on_after_task_poll`),
+        /// after shardio flushed the submissions the poll queued.
+        pub fn on_after_task_poll<F>(mut self, f: F) -> Self
+        where
+            F: Fn(&tokio::runtime::TaskMeta<'_>) + Send + Sync + 'static,
+        {
+            self.on_after_task_poll = Some(Arc::new(f));
+            self
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("ring_entries", &self.ring_entries)
+            .field("cq_entries", &self.cq_entries)
+            .field("force_fallback", &self.force_fallback)
+            .field("on_thread_start", &self.on_thread_start.is_some())
+            .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("on_thread_park", &self.on_thread_park.is_some())
+            .field("on_thread_unpark", &self.on_thread_unpark.is_some())
+            .finish_non_exhaustive()
+    }
+}

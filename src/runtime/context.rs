@@ -1,0 +1,225 @@
+//! The per-thread table of rings: one ring per (thread, runtime), created on
+//! the thread's first operation in that runtime.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use tokio::runtime::{Handle, Id};
+
+use super::config::Config;
+use super::registry;
+use crate::driver::{global_fallback, spawn_reaper, FallbackReason, Ring};
+
+/// Where the current thread's operations go.
+pub(crate) enum Driver {
+    Ring(Arc<Ring>),
+    Fallback,
+}
+
+enum Entry {
+    /// Weak: the ring's reaper task (owned by the runtime) and the ops in
+    /// flight keep it alive; once the runtime is gone, so is the ring.
+    Ring(Weak<Ring>),
+    Fallback,
+}
+
+#[derive(Default)]
+struct ThreadRings {
+    entries: Vec<(Id, Entry)>,
+    /// Rings with SQEs pushed during the current task poll, flushed after it.
+    dirty: Vec<Arc<Ring>>,
+}
+
+impl Drop for ThreadRings {
+    fn drop(&mut self) {
+        for ring in self.dirty.drain(..) {
+            ring.flush();
+        }
+        for (_, entry) in self.entries.drain(..) {
+            if let Entry::Ring(weak) = entry {
+                if let Some(ring) = weak.upgrade() {
+                    ring.retire();
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static RINGS: RefCell<ThreadRings> = RefCell::new(ThreadRings::default());
+    /// True between shardio's before- and after-task-poll hooks: pushes may
+    /// then wait for the after-poll flush instead of entering the kernel.
+    static IN_TASK_POLL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Set once any runtime forced the fallback through its `Config`.
+static FORCED_BY_CONFIG: AtomicBool = AtomicBool::new(false);
+
+/// The fallback reason to report in metrics, if any.
+pub(crate) fn fallback_reason() -> Option<FallbackReason> {
+    if let Some(reason) = global_fallback() {
+        return Some(reason.clone());
+    }
+    FORCED_BY_CONFIG
+        .load(Ordering::Relaxed)
+        .then_some(FallbackReason::ForcedByConfig)
+}
+
+/// The driver for an operation started on this thread now.
+pub(crate) fn current() -> io::Result<Driver> {
+    if global_fallback().is_some() {
+        return Ok(Driver::Fallback);
+    }
+    let handle = Handle::try_current().map_err(|_| {
+        io::Error::other(
+            "shardio: this operation must run inside a Tokio runtime (for example under \
+             #[shardio::main] or #[tokio::main]); no runtime is running on this thread",
+        )
+    })?;
+    let id = handle.id();
+    let found = RINGS.try_with(|rings| {
+        let mut rings = rings.borrow_mut();
+        let position = rings.entries.iter().position(|(rt, _)| *rt == id)?;
+        match &rings.entries[position].1 {
+            Entry::Fallback => Some(Driver::Fallback),
+            Entry::Ring(weak) => match weak.upgrade() {
+                Some(ring) if !ring.is_retired() => Some(Driver::Ring(ring)),
+                _ => {
+                    rings.entries.swap_remove(position);
+                    None
+                }
+            },
+        }
+    });
+    match found {
+        Ok(Some(driver)) => Ok(driver),
+        Ok(None) => create(&handle, id),
+        // The thread is exiting and its table is gone: use a ring of its own
+        // for this operation, unregistered; its reaper owns it.
+        Err(_) => match new_ring(&handle, &Config::default()) {
+            Ok(ring) => Ok(Driver::Ring(ring)),
+            Err(NewRingError::Setup(_)) => Ok(Driver::Fallback),
+            Err(NewRingError::NoReactor(e)) => Err(e),
+        },
+    }
+}
+
+fn create(handle: &Handle, id: Id) -> io::Result<Driver> {
+    let shared = registry::lookup(id);
+    let default_config;
+    let config = match &shared {
+        Some(shared) => &shared.config,
+        None => {
+            default_config = Config::default();
+            &default_config
+        }
+    };
+    let (entry, driver) = if config.force_fallback {
+        if !FORCED_BY_CONFIG.swap(true, Ordering::Relaxed) {
+            FallbackReason::ForcedByConfig.warn_once();
+        }
+        (Entry::Fallback, Driver::Fallback)
+    } else {
+        match new_ring(handle, config) {
+            Ok(ring) => (Entry::Ring(Arc::downgrade(&ring)), Driver::Ring(ring)),
+            Err(NewRingError::NoReactor(e)) => return Err(e),
+            Err(NewRingError::Setup(e)) => {
+                let reason = FallbackReason::from_setup_error(&e);
+                reason.warn_once();
+                (Entry::Fallback, Driver::Fallback)
+            }
+        }
+    };
+    let _ = RINGS.try_with(|rings| rings.borrow_mut().entries.push((id, entry)));
+    Ok(driver)
+}
+
+enum NewRingError {
+    /// io_uring refused the ring: the thread falls back.
+    Setup(io::Error),
+    /// The runtime cannot wake a reaper: the user must enable Tokio's I/O.
+    NoReactor(io::Error),
+}
+
+fn new_ring(handle: &Handle, config: &Config) -> Result<Arc<Ring>, NewRingError> {
+    let ring = Arc::new(Ring::new(config).map_err(NewRingError::Setup)?);
+    spawn_reaper(handle, &ring).map_err(NewRingError::NoReactor)?;
+    tracing::debug!(target: "shardio::driver", thread = ?std::thread::current().id(), "ring created");
+    Ok(ring)
+}
+
+/// After pushing an SQE on `ring`: submit now, unless this thread is inside a
+/// task poll whose after-poll hook will submit for it.
+pub(crate) fn flush_or_defer(ring: &Arc<Ring>) {
+    let deferred = IN_TASK_POLL.try_with(Cell::get).unwrap_or(false)
+        && RINGS
+            .try_with(|rings| {
+                let mut rings = rings.borrow_mut();
+                if !rings.dirty.iter().any(|r| Arc::ptr_eq(r, ring)) {
+                    rings.dirty.push(Arc::clone(ring));
+                }
+            })
+            .is_ok();
+    if !deferred {
+        ring.flush();
+    }
+}
+
+/// Park hook body: submit what is queued and reap every ring of this thread.
+pub(crate) fn flush_thread() {
+    for ring in thread_rings() {
+        ring.flush();
+    }
+}
+
+/// Unpark hook body: reap every ring of this thread.
+pub(crate) fn reap_thread() {
+    for ring in thread_rings() {
+        ring.reap();
+    }
+}
+
+/// Thread-stop hook body: the thread will not come back; its rings end once
+/// their operations are done.
+pub(crate) fn release_thread() {
+    let _ = RINGS.try_with(|rings| {
+        let taken = std::mem::take(&mut *rings.borrow_mut());
+        drop(taken);
+    });
+}
+
+fn thread_rings() -> Vec<Arc<Ring>> {
+    RINGS
+        .try_with(|rings| {
+            rings
+                .borrow()
+                .entries
+                .iter()
+                .filter_map(|(_, entry)| match entry {
+                    Entry::Ring(weak) => weak.upgrade(),
+                    Entry::Fallback => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+cfg_unstable! {
+    /// Before-task-poll hook body.
+    pub(crate) fn enter_task_poll() {
+        let _ = IN_TASK_POLL.try_with(|f| f.set(true));
+    }
+
+    /// After-task-poll hook body: submit what the poll queued.
+    pub(crate) fn exit_task_poll() {
+        let _ = IN_TASK_POLL.try_with(|f| f.set(false));
+        let dirty = RINGS
+            .try_with(|rings| std::mem::take(&mut rings.borrow_mut().dirty))
+            .unwrap_or_default();
+        for ring in dirty {
+            ring.flush();
+        }
+    }
+}

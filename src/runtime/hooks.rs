@@ -1,0 +1,120 @@
+//! The bodies of the hooks shardio installs on a Tokio runtime.
+//!
+//! [`BuilderExt::shardio`](crate::BuilderExt::shardio) wires these for you.
+//! Use [`Hooks`] directly only if you set Tokio's hooks yourself, for example
+//! because another library also needs them; every hook is optional for
+//! correctness (rings are created lazily and a reaper task drains them), the
+//! hooks add speed: flushing submissions and reaping completions before a
+//! worker sleeps and after it wakes.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! let hooks = shardio::hooks::Hooks::new(shardio::Config::default());
+//! let (start, stop, park, unpark) = (hooks.clone(), hooks.clone(), hooks.clone(), hooks);
+//! let rt = tokio::runtime::Builder::new_multi_thread()
+//!     .enable_all()
+//!     .on_thread_start(move || start.thread_start())
+//!     .on_thread_stop(move || stop.thread_stop())
+//!     .on_thread_park(move || park.thread_park())
+//!     .on_thread_unpark(move || unpark.thread_unpark())
+//!     .build()?;
+//! rt.block_on(shardio::nop())?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::config::Config;
+use super::context;
+use super::registry::RuntimeShared;
+
+/// The hook bodies for one runtime, bound to its [`Config`].
+///
+/// Create it on the thread that builds the runtime (shardio uses that to
+/// apply the configuration to the `block_on` thread before any hook ran).
+/// Each method also calls the matching user hook from the `Config`.
+#[derive(Clone)]
+pub struct Hooks {
+    shared: Arc<RuntimeShared>,
+}
+
+impl Hooks {
+    /// Hook bodies applying `config`.
+    pub fn new(config: Config) -> Hooks {
+        Hooks {
+            shared: RuntimeShared::attach(config),
+        }
+    }
+
+    fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Body for `on_thread_start`: binds the configuration to the runtime.
+    pub fn thread_start(&self) {
+        self.shared.bind_current();
+        if let Some(f) = &self.config().on_thread_start {
+            f();
+        }
+    }
+
+    /// Body for `on_thread_stop`: releases this thread's rings (each ends
+    /// once its operations in flight complete).
+    pub fn thread_stop(&self) {
+        if let Some(f) = &self.config().on_thread_stop {
+            f();
+        }
+        context::release_thread();
+    }
+
+    /// Body for `on_thread_park`: submits queued operations and reaps
+    /// completions before the worker sleeps.
+    pub fn thread_park(&self) {
+        self.shared.bind_current();
+        context::flush_thread();
+        if let Some(f) = &self.config().on_thread_park {
+            f();
+        }
+    }
+
+    /// Body for `on_thread_unpark`: reaps completions that arrived while the
+    /// worker slept.
+    pub fn thread_unpark(&self) {
+        context::reap_thread();
+        if let Some(f) = &self.config().on_thread_unpark {
+            f();
+        }
+    }
+}
+
+cfg_unstable! {
+    impl Hooks {
+        /// Body for `on_before_task_poll`: from here until the after-poll
+        /// hook, submissions are batched instead of entering the kernel one
+        /// by one.
+        pub fn before_task_poll(&self, meta: &tokio::runtime::TaskMeta<'_>) {
+            context::enter_task_poll();
+            if let Some(f) = &self.config().on_before_task_poll {
+                f(meta);
+            }
+        }
+
+        /// Body for `on_after_task_poll`: submits what the task poll queued.
+        pub fn after_task_poll(&self, meta: &tokio::runtime::TaskMeta<'_>) {
+            context::exit_task_poll();
+            if let Some(f) = &self.config().on_after_task_poll {
+                f(meta);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("config", self.config())
+            .finish()
+    }
+}
