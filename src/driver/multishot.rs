@@ -143,3 +143,83 @@ impl<T: MultishotKind> Drop for Multishot<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    use futures::StreamExt;
+    use io_uring::{opcode, types};
+
+    use super::*;
+
+    /// A multishot `POLL_ADD` on an eventfd: one CQE per readiness edge.
+    struct PollReadable(OwnedFd);
+
+    // SAFETY: a poll SQE carries no pointers.
+    unsafe impl MultishotKind for PollReadable {
+        type Item = u32;
+        const OPCODE: u8 = opcode::PollAdd::CODE;
+
+        fn sqe(&mut self) -> squeue::Entry {
+            opcode::PollAdd::new(types::Fd(self.0.as_raw_fd()), libc::POLLIN as u32)
+                .multi(true)
+                .build()
+        }
+
+        fn item(&mut self, cqe: Cqe) -> io::Result<u32> {
+            cqe.into_result()
+        }
+    }
+
+    fn eventfd() -> OwnedFd {
+        // SAFETY: eventfd(2) has no memory-safety preconditions.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        assert!(fd >= 0, "eventfd: {}", io::Error::last_os_error());
+        // SAFETY: a fresh fd nothing else owns.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    fn signal(fd: &OwnedFd) {
+        let one = 1u64;
+        // SAFETY: writes 8 bytes from a local to an open eventfd.
+        let n = unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8) };
+        assert_eq!(n, 8);
+    }
+
+    fn consume(fd: &OwnedFd) {
+        let mut value = 0u64;
+        // SAFETY: reads 8 bytes into a local from an open eventfd.
+        let n = unsafe { libc::read(fd.as_raw_fd(), (&raw mut value).cast(), 8) };
+        assert_eq!(n, 8);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn multishot_poll_yields_one_item_per_event_and_cancels_on_drop() {
+        if crate::driver::global_fallback().is_some() {
+            // Multishot needs io_uring; on the fallback path it must say so.
+            let fd = eventfd();
+            let mut stream = Multishot::new(PollReadable(fd));
+            let err = stream.next().await.expect("an error item").unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+            assert!(stream.next().await.is_none());
+            return;
+        }
+        let fd = eventfd();
+        let dup = fd.try_clone().unwrap();
+        let cancelled_before = crate::metrics().ops_cancelled;
+        let mut stream = Multishot::new(PollReadable(fd));
+        for _ in 0..3 {
+            signal(&dup);
+            let revents = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+                .await
+                .expect("multishot poll event within 10 s")
+                .expect("stream still armed")
+                .expect("poll result");
+            assert_ne!(revents & libc::POLLIN as u32, 0);
+            consume(&dup);
+        }
+        drop(stream);
+        assert!(crate::metrics().ops_cancelled > cancelled_before);
+    }
+}

@@ -1,0 +1,102 @@
+//! Shutting a runtime down with operations in flight: no hang, and every ring
+//! of the runtime goes away once the kernel released its buffers.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shardio::fs::File;
+use shardio::BuilderExt;
+use tokio::runtime::Runtime;
+
+/// A pipe whose read end is a shardio `File`; the writer is kept so reads
+/// stay pending instead of seeing end-of-file.
+fn pipe() -> (Arc<File>, std::io::PipeWriter) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let file = File::from_std(std::fs::File::from(OwnedFd::from(reader)));
+    (Arc::new(file), writer)
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .shardio(shardio::Config::default())
+        .build()
+        .expect("runtime")
+}
+
+/// Starts `n` reads that never complete and waits until all were submitted.
+fn start_pending_reads(rt: &Runtime, file: &Arc<File>, n: usize) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..n {
+        let file = Arc::clone(file);
+        let tx = tx.clone();
+        rt.spawn(async move {
+            let read = file.read_at(vec![0u8; 64], 0);
+            tokio::pin!(read);
+            // Poll once so the read is submitted, then report and keep waiting.
+            let first = futures::poll!(read.as_mut());
+            assert!(first.is_pending(), "a read on an empty pipe cannot complete");
+            tx.send(()).unwrap();
+            let _ = read.await;
+        });
+    }
+    drop(tx);
+    rt.block_on(async {
+        for _ in 0..n {
+            rx.recv().await.expect("every task reports");
+        }
+    });
+}
+
+/// Waits (bounded) until the process has no more rings than `baseline`.
+fn rings_return_to(baseline: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if shardio::metrics().rings_alive <= baseline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+// One test per process state: nextest isolates them; under `cargo test` the
+// ring counts of parallel tests would mix, so they share one body.
+#[test]
+fn shutdown_with_ops_in_flight_neither_hangs_nor_leaks_rings() {
+    let baseline = shardio::metrics().rings_alive;
+    for mode in ["drop", "shutdown_timeout", "shutdown_background"] {
+        let (file, writer) = pipe();
+        let rt = runtime();
+        start_pending_reads(&rt, &file, 1_000);
+        let fallback = shardio::metrics().fallback_active;
+        if !fallback {
+            assert!(shardio::metrics().rings_alive > baseline, "{mode}: rings exist");
+        }
+        // On the fallback path reads of a pipe block threads of Tokio's
+        // blocking pool, which `drop` waits for (as with tokio::fs): close
+        // the pipe shortly after the shutdown starts so they end.
+        let writer = if fallback {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                drop(writer);
+            });
+            None
+        } else {
+            Some(writer)
+        };
+        let started = Instant::now();
+        match mode {
+            "drop" => drop(rt),
+            "shutdown_timeout" => rt.shutdown_timeout(Duration::from_secs(5)),
+            _ => rt.shutdown_background(),
+        }
+        let took = started.elapsed();
+        drop(writer);
+        assert!(took < Duration::from_secs(if fallback { 10 } else { 1 }), "{mode} took {took:?}");
+        assert!(rings_return_to(baseline), "{mode}: rings of the runtime still alive after 10 s");
+        drop(file);
+    }
+}
