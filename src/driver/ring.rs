@@ -108,7 +108,7 @@ impl Ring {
         index
     }
 
-    /// Submits everything pushed so far, then reaps.
+    /// Submits everything pushed so far, and reaps.
     pub(crate) fn flush(&self) {
         let mut reaped = Reaped::default();
         {
@@ -283,7 +283,7 @@ impl Inner {
     }
 
     /// Moves the backlog into the SQ and enters the kernel if anything is
-    /// queued (or the CQ overflowed and needs flushing).
+    /// queued (or the CQ overflowed and needs flushing); reaps after entering.
     fn flush(&mut self, reaped: &mut Reaped) {
         for _ in 0..64 {
             while let Some(sqe) = self.backlog.front() {
@@ -304,15 +304,23 @@ impl Inner {
                 counters().cq_overflow();
             }
             counters().enter();
-            match self.uring.submitter().submit() {
+            // Completions posted during this enter (page-cache reads, nops)
+            // are reaped right below by this thread: keep them from also
+            // signalling the eventfd and waking the reaper through epoll.
+            self.uring.completion().disable_eventfd();
+            let submitted = self.uring.submitter().submit();
+            self.uring.completion().enable_eventfd();
+            // Anything posted while the eventfd was off is reaped now; what
+            // comes later signals it again.
+            self.reap(reaped);
+            match submitted {
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                // The CQ was full: the reap above made room; try again.
                 Err(e)
                     if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) =>
                 {
-                    // The CQ is full: make room, then try again.
-                    self.reap(reaped);
-                    continue;
+                    continue
                 }
                 Err(e) => {
                     tracing::error!(target: "shardio::driver", error = %e, "io_uring_enter failed");
@@ -322,7 +330,6 @@ impl Inner {
             if self.backlog.is_empty() {
                 return;
             }
-            self.reap(reaped);
         }
     }
 
