@@ -36,7 +36,7 @@ mod metrics;
 mod ops;
 mod runtime;
 
-pub use metrics::{metrics, Metrics};
+pub use metrics::{metrics, Metrics, RingInfo, WorkerGroupInfo};
 pub use ops::nop::nop;
 pub use runtime::builder_ext::BuilderExt;
 pub use runtime::config::Config;

@@ -1,6 +1,9 @@
 //! Process-wide counters and the [`metrics()`] snapshot.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::driver::Ring;
 
 use crate::runtime::context::fallback_reason;
 
@@ -46,12 +49,87 @@ pub struct Metrics {
     pub fallback_active: bool,
     /// Why, when `fallback_active`: the cause and the fix.
     pub fallback_reason: Option<String>,
+    /// Every ring alive, with its owner thread and async-worker placement.
+    pub rings: Vec<RingInfo>,
+    /// Async-worker groups alive (see [`Config::async_workers`](crate::Config::async_workers)):
+    /// each is one SQ-poll thread and one io-wq pool on one core, shared by
+    /// the rings listed.
+    pub worker_groups: Vec<WorkerGroupInfo>,
+}
+
+/// One ring, as listed in [`Metrics::rings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RingInfo {
+    /// Process-unique ring id.
+    pub id: u64,
+    /// Name (or id) of the thread that created the ring and submits to it.
+    pub owner_thread: String,
+    /// The async-worker core of its SQ-poll thread; `None` for a plain ring.
+    pub sq_poll_cpu: Option<usize>,
+    /// The async-worker group it belongs to.
+    pub group: Option<u64>,
+}
+
+/// One async-worker group, as listed in [`Metrics::worker_groups`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerGroupInfo {
+    /// Group id, as in [`RingInfo::group`].
+    pub id: u64,
+    /// The core its SQ-poll thread and io-wq workers run on.
+    pub cpu: usize,
+    /// Ids of the rings sharing them.
+    pub rings: Vec<u64>,
+}
+
+/// Rings alive, for the listing in metrics.
+static RINGS: Mutex<Vec<Weak<Ring>>> = Mutex::new(Vec::new());
+
+pub(crate) fn register_ring(ring: &Arc<Ring>) {
+    let mut rings = RINGS.lock().unwrap_or_else(|e| e.into_inner());
+    rings.retain(|w| w.strong_count() > 0);
+    rings.push(Arc::downgrade(ring));
+}
+
+fn ring_listing() -> (Vec<RingInfo>, Vec<WorkerGroupInfo>) {
+    let live: Vec<Arc<Ring>> = RINGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let mut groups: Vec<WorkerGroupInfo> = Vec::new();
+    let rings = live
+        .iter()
+        .map(|ring| {
+            let placement = ring.placement();
+            if let (Some(id), Some(cpu)) = (placement.group(), placement.cpu()) {
+                match groups.iter_mut().find(|g| g.id == id) {
+                    Some(group) => group.rings.push(ring.id()),
+                    None => groups.push(WorkerGroupInfo {
+                        id,
+                        cpu,
+                        rings: vec![ring.id()],
+                    }),
+                }
+            }
+            RingInfo {
+                id: ring.id(),
+                owner_thread: ring.owner().to_owned(),
+                sq_poll_cpu: placement.cpu(),
+                group: placement.group(),
+            }
+        })
+        .collect();
+    (rings, groups)
 }
 
 /// Returns a snapshot of shardio's counters.
 pub fn metrics() -> Metrics {
     let c = counters();
     let reason = fallback_reason();
+    let (rings, worker_groups) = ring_listing();
     Metrics {
         rings_alive: c.rings_alive.load(Relaxed),
         rings_created: c.rings_created.load(Relaxed),
@@ -63,6 +141,8 @@ pub fn metrics() -> Metrics {
         cq_overflows: c.cq_overflows.load(Relaxed),
         fallback_active: reason.is_some(),
         fallback_reason: reason.map(|r| r.to_string()),
+        rings,
+        worker_groups,
     }
 }
 

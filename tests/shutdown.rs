@@ -5,8 +5,8 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shardio::fs::File;
 use shardio::BuilderExt;
+use shardio::fs::File;
 use tokio::runtime::Runtime;
 
 /// A pipe whose read end is a shardio `File`; the writer is kept so reads
@@ -37,7 +37,10 @@ fn start_pending_reads(rt: &Runtime, file: &Arc<File>, n: usize) {
             tokio::pin!(read);
             // Poll once so the read is submitted, then report and keep waiting.
             let first = futures::poll!(read.as_mut());
-            assert!(first.is_pending(), "a read on an empty pipe cannot complete");
+            assert!(
+                first.is_pending(),
+                "a read on an empty pipe cannot complete"
+            );
             tx.send(()).unwrap();
             let _ = read.await;
         });
@@ -73,7 +76,10 @@ fn shutdown_with_ops_in_flight_neither_hangs_nor_leaks_rings() {
         start_pending_reads(&rt, &file, 1_000);
         let fallback = shardio::metrics().fallback_active;
         if !fallback {
-            assert!(shardio::metrics().rings_alive > baseline, "{mode}: rings exist");
+            assert!(
+                shardio::metrics().rings_alive > baseline,
+                "{mode}: rings exist"
+            );
         }
         // On the fallback path reads of a pipe block threads of Tokio's
         // blocking pool, which `drop` waits for (as with tokio::fs): close
@@ -95,8 +101,14 @@ fn shutdown_with_ops_in_flight_neither_hangs_nor_leaks_rings() {
         }
         let took = started.elapsed();
         drop(writer);
-        assert!(took < Duration::from_secs(if fallback { 10 } else { 1 }), "{mode} took {took:?}");
-        assert!(rings_return_to(baseline), "{mode}: rings of the runtime still alive after 10 s");
+        assert!(
+            took < Duration::from_secs(if fallback { 10 } else { 1 }),
+            "{mode} took {took:?}"
+        );
+        assert!(
+            rings_return_to(baseline),
+            "{mode}: rings of the runtime still alive after 10 s"
+        );
         drop(file);
     }
 }

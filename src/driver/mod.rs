@@ -13,8 +13,6 @@ mod ring;
 mod slab;
 
 pub(crate) use fallback::FallbackReason;
-#[cfg(test)]
-pub(crate) use multishot::{Multishot, MultishotKind};
 pub(crate) use op::{Op, OpKind};
 pub(crate) use slab::Cqe;
 pub(crate) use probe::{global_fallback, probe};

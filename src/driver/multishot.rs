@@ -13,7 +13,7 @@ use futures::Stream;
 use io_uring::squeue;
 
 use super::slab::{Cqe, Lifecycle, Orphan};
-use super::{probe, Ring};
+use super::{Ring, probe};
 use crate::metrics::counters;
 use crate::runtime::context::{self, Driver};
 

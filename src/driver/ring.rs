@@ -9,16 +9,18 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use io_uring::{opcode, squeue, types, IoUring};
+use io_uring::{IoUring, opcode, squeue, types};
 
 use super::slab::{Cqe, Lifecycle, Orphan, Slab};
 use crate::metrics::counters;
 use crate::runtime::config::Config;
+use crate::runtime::cpuset::cpu_set_of;
+use crate::runtime::groups::Placement;
 
 /// `user_data` of the cancel requests shardio pushes; their CQEs carry no news.
 const CANCEL_TAG: u64 = u64::MAX;
@@ -33,6 +35,33 @@ pub(crate) struct Ring {
     eventfd: OwnedFd,
     /// Set when the owner thread is gone: the reaper ends once the ring is idle.
     retired: AtomicBool,
+    id: u64,
+    owner: String,
+    placement: Placement,
+}
+
+fn next_ring_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Pins and bounds the io-wq pool this ring uses. An attached ring shares its
+/// group's pool, already configured. Failures only cost isolation: logged.
+fn configure_iowq(uring: &IoUring, config: &Config, placement: Placement) {
+    let submitter = uring.submitter();
+    if let Placement::Primary { cpu, .. } = placement {
+        let set = cpu_set_of(&[cpu]);
+        if let Err(e) = submitter.register_iowq_aff(&set) {
+            tracing::warn!(target: "shardio::driver", error = %e, cpu, "could not pin the io-wq pool to its async-worker core");
+        }
+    }
+    if let Placement::Attached { .. } = placement {
+        return;
+    }
+    let mut limits = config.iowq_limits();
+    if let Err(e) = submitter.register_iowq_max_workers(&mut limits) {
+        tracing::debug!(target: "shardio::driver", error = %e, "could not bound the io-wq pool");
+    }
 }
 
 struct Inner {
@@ -61,11 +90,21 @@ impl Reaped {
 
 impl Ring {
     /// Creates a ring as `config` says, with an eventfd registered for CQEs.
-    pub(crate) fn new(config: &Config) -> io::Result<Ring> {
-        let uring = IoUring::builder()
-            .setup_cqsize(config.cq_entries)
-            .setup_clamp()
-            .build(config.ring_entries)?;
+    pub(crate) fn new(config: &Config, placement: Placement) -> io::Result<Ring> {
+        let mut builder = IoUring::builder();
+        builder.setup_cqsize(config.cq_entries).setup_clamp();
+        let idle_ms = config.sq_poll_idle.as_millis().min(u128::from(u32::MAX)) as u32;
+        match placement {
+            Placement::Plain => {}
+            Placement::Primary { cpu, .. } => {
+                builder.setup_sqpoll(idle_ms).setup_sqpoll_cpu(cpu as u32);
+            }
+            Placement::Attached { to, .. } => {
+                builder.setup_sqpoll(idle_ms).setup_attach_wq(to);
+            }
+        }
+        let uring = builder.build(config.ring_entries)?;
+        configure_iowq(&uring, config, placement);
         // SAFETY: eventfd(2) has no memory-safety preconditions.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
@@ -75,6 +114,7 @@ impl Ring {
         let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
         uring.submitter().register_eventfd(eventfd.as_raw_fd())?;
         counters().ring_created();
+        let thread = std::thread::current();
         Ok(Ring {
             inner: Mutex::new(Inner {
                 uring,
@@ -83,7 +123,31 @@ impl Ring {
             }),
             eventfd,
             retired: AtomicBool::new(false),
+            id: next_ring_id(),
+            owner: thread
+                .name()
+                .map_or_else(|| format!("{:?}", thread.id()), str::to_owned),
+            placement,
         })
+    }
+
+    /// Process-unique id, as shown in metrics.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Name (or id) of the thread that created the ring.
+    pub(crate) fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub(crate) fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// The ring's own fd, for `ATTACH_WQ`.
+    pub(crate) fn ring_fd(&self) -> RawFd {
+        self.lock().uring.as_raw_fd()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -195,7 +259,8 @@ impl Ring {
                 _ => {}
             }
             match inner.slab.get_mut(index) {
-                Some(Lifecycle::Completed(_)) | Some(Lifecycle::Streaming { finished: true, .. }) => {
+                Some(Lifecycle::Completed(_))
+                | Some(Lifecycle::Streaming { finished: true, .. }) => {
                     inner.slab.remove(index);
                     reaped.dropped.push(data);
                 }
@@ -303,7 +368,13 @@ impl Inner {
             if overflow {
                 counters().cq_overflow();
             }
-            counters().enter();
+            // With an SQ-poll thread awake, `submit` makes no system call.
+            if !self.uring.params().is_setup_sqpoll()
+                || overflow
+                || self.uring.submission().need_wakeup()
+            {
+                counters().enter();
+            }
             // Completions posted during this enter (page-cache reads, nops)
             // are reaped right below by this thread: keep them from also
             // signalling the eventfd and waking the reaper through epoll.
@@ -317,10 +388,8 @@ impl Inner {
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                 // The CQ was full: the reap above made room; try again.
-                Err(e)
-                    if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) =>
-                {
-                    continue
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => {
+                    continue;
                 }
                 Err(e) => {
                     tracing::error!(target: "shardio::driver", error = %e, "io_uring_enter failed");

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
+
+use super::cpuset::CpuSet;
 
 pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
 
@@ -45,6 +48,10 @@ pub struct Config {
     pub(crate) ring_entries: u32,
     pub(crate) cq_entries: u32,
     pub(crate) force_fallback: bool,
+    pub(crate) async_workers: Option<CpuSet>,
+    pub(crate) sq_poll_idle: Duration,
+    pub(crate) iowq_max_workers: Option<[u32; 2]>,
+    pub(crate) pin_workers: Option<CpuSet>,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
     pub(crate) on_thread_park: Option<Hook>,
@@ -61,6 +68,10 @@ impl Default for Config {
             ring_entries: 256,
             cq_entries: 4096,
             force_fallback: false,
+            async_workers: None,
+            sq_poll_idle: Duration::from_millis(2),
+            iowq_max_workers: None,
+            pin_workers: None,
             on_thread_start: None,
             on_thread_stop: None,
             on_thread_park: None,
@@ -110,6 +121,84 @@ impl Config {
     pub fn force_fallback(mut self, force: bool) -> Self {
         self.force_fallback = force;
         self
+    }
+
+    /// Moves the kernel's I/O work of every ring of the runtime onto the
+    /// *async-worker cores* `cpuset` (kernel list syntax: `"3"`, `"2-3"`,
+    /// `"0,2,4-5"`), so application cores only run futures.
+    ///
+    /// The rings form `min(runtime threads, |cpuset|)` groups, assigned round
+    /// robin. The first ring of a group gets an SQ-poll kernel thread
+    /// (`IORING_SETUP_SQPOLL | SQ_AFF`) on its core and pins its io-wq worker
+    /// pool there; the group's other rings attach to it
+    /// (`IORING_SETUP_ATTACH_WQ`), sharing the poll thread and the pool. The
+    /// SQ-poll thread picks up submissions without system calls while it is
+    /// awake (see [`sq_poll_idle`](Config::sq_poll_idle)). Where the kernel
+    /// refuses SQ polling, rings are plain and one warning says why.
+    ///
+    /// Errors if the set is empty, malformed, or names a CPU that does not
+    /// exist. See [`metrics()`](crate::metrics) for the groups formed.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let config = shardio::Config::default().async_workers("1")?;
+    /// assert!(shardio::Config::default().async_workers("").is_err());
+    /// # drop(config);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn async_workers(mut self, cpuset: &str) -> io::Result<Self> {
+        self.async_workers = Some(CpuSet::parse(cpuset, "async_workers")?);
+        Ok(self)
+    }
+
+    /// How long an SQ-poll thread spins without work before it sleeps
+    /// (default 2 ms); a sleeping thread costs one system call to wake.
+    /// Only meaningful with [`async_workers`](Config::async_workers).
+    /// Errors below 1 ms or above 10 s.
+    pub fn sq_poll_idle(mut self, idle: Duration) -> io::Result<Self> {
+        if idle < Duration::from_millis(1) || idle > Duration::from_secs(10) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("shardio: sq_poll_idle({idle:?}) is out of range: use 1 ms to 10 s"),
+            ));
+        }
+        self.sq_poll_idle = idle;
+        Ok(self)
+    }
+
+    /// Caps the kernel's io-wq worker threads per pool: `bounded` for work
+    /// that completes on its own (regular files), `unbounded` for work that
+    /// may wait indefinitely. Default: 4 × CPUs and 512 (Tokio's blocking
+    /// pool size). Errors on zero.
+    pub fn iowq_max_workers(mut self, bounded: u32, unbounded: u32) -> io::Result<Self> {
+        if bounded == 0 || unbounded == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "shardio: iowq_max_workers({bounded}, {unbounded}): both limits must be at least 1"
+                ),
+            ));
+        }
+        self.iowq_max_workers = Some([bounded, unbounded]);
+        Ok(self)
+    }
+
+    /// Pins every runtime thread (workers and blocking-pool threads, not the
+    /// thread calling `block_on`) to the *application cores* `cpuset`.
+    /// Overlap with [`async_workers`](Config::async_workers) is allowed but
+    /// logged once as a warning. Errors as for `async_workers`.
+    pub fn pin_workers(mut self, cpuset: &str) -> io::Result<Self> {
+        self.pin_workers = Some(CpuSet::parse(cpuset, "pin_workers")?);
+        Ok(self)
+    }
+
+    /// The io-wq limits to apply: configured, or the defaults.
+    pub(crate) fn iowq_limits(&self) -> [u32; 2] {
+        self.iowq_max_workers.unwrap_or_else(|| {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+            [cpus.saturating_mul(4), 512]
+        })
     }
 
     /// A hook run when a runtime thread starts, after shardio's own.
@@ -170,6 +259,10 @@ impl fmt::Debug for Config {
             .field("ring_entries", &self.ring_entries)
             .field("cq_entries", &self.cq_entries)
             .field("force_fallback", &self.force_fallback)
+            .field("async_workers", &self.async_workers)
+            .field("sq_poll_idle", &self.sq_poll_idle)
+            .field("iowq_max_workers", &self.iowq_limits())
+            .field("pin_workers", &self.pin_workers)
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("on_thread_park", &self.on_thread_park.is_some())

@@ -9,8 +9,9 @@ use std::sync::{Arc, Weak};
 use tokio::runtime::{Handle, Id};
 
 use super::config::Config;
+use super::groups::{Placement, WorkerGroups};
 use super::registry;
-use crate::driver::{global_fallback, spawn_reaper, FallbackReason, Ring};
+use crate::driver::{FallbackReason, Ring, global_fallback, spawn_reaper};
 
 /// Where the current thread's operations go.
 pub(crate) enum Driver {
@@ -98,7 +99,7 @@ pub(crate) fn current() -> io::Result<Driver> {
         Ok(None) => create(&handle, id),
         // The thread is exiting and its table is gone: use a ring of its own
         // for this operation, unregistered; its reaper owns it.
-        Err(_) => match new_ring(&handle, &Config::default()) {
+        Err(_) => match new_ring(&handle, &Config::default(), None) {
             Ok(ring) => Ok(Driver::Ring(ring)),
             Err(NewRingError::Setup(_)) => Ok(Driver::Fallback),
             Err(NewRingError::NoReactor(e)) => Err(e),
@@ -116,13 +117,14 @@ fn create(handle: &Handle, id: Id) -> io::Result<Driver> {
             &default_config
         }
     };
+    let groups = shared.as_ref().and_then(|s| s.groups.as_ref());
     let (entry, driver) = if config.force_fallback {
         if !FORCED_BY_CONFIG.swap(true, Ordering::Relaxed) {
             FallbackReason::ForcedByConfig.warn_once();
         }
         (Entry::Fallback, Driver::Fallback)
     } else {
-        match new_ring(handle, config) {
+        match new_ring(handle, config, groups) {
             Ok(ring) => (Entry::Ring(Arc::downgrade(&ring)), Driver::Ring(ring)),
             Err(NewRingError::NoReactor(e)) => return Err(e),
             Err(NewRingError::Setup(e)) => {
@@ -143,10 +145,25 @@ enum NewRingError {
     NoReactor(io::Error),
 }
 
-fn new_ring(handle: &Handle, config: &Config) -> Result<Arc<Ring>, NewRingError> {
-    let ring = Arc::new(Ring::new(config).map_err(NewRingError::Setup)?);
+fn new_ring(
+    handle: &Handle,
+    config: &Config,
+    groups: Option<&WorkerGroups>,
+) -> Result<Arc<Ring>, NewRingError> {
+    let ring = match groups {
+        Some(groups) => groups.create_ring(handle, config),
+        None => Ring::new(config, Placement::Plain).map(Arc::new),
+    }
+    .map_err(NewRingError::Setup)?;
+    crate::metrics::register_ring(&ring);
     spawn_reaper(handle, &ring).map_err(NewRingError::NoReactor)?;
-    tracing::debug!(target: "shardio::driver", thread = ?std::thread::current().id(), "ring created");
+    tracing::debug!(
+        target: "shardio::driver",
+        ring = ring.id(),
+        owner = ring.owner(),
+        placement = ?ring.placement(),
+        "ring created"
+    );
     Ok(ring)
 }
 

@@ -43,6 +43,17 @@ pub struct Hooks {
 impl Hooks {
     /// Hook bodies applying `config`.
     pub fn new(config: Config) -> Hooks {
+        if let (Some(workers), Some(app)) = (&config.async_workers, &config.pin_workers) {
+            let overlap = workers.intersection(app);
+            if !overlap.is_empty() {
+                tracing::warn!(
+                    target: "shardio::runtime",
+                    ?overlap,
+                    "async_workers({workers}) and pin_workers({app}) overlap: Tokio workers and \
+                     the kernel's I/O threads will compete for these cores"
+                );
+            }
+        }
         Hooks {
             shared: RuntimeShared::attach(config),
         }
@@ -52,9 +63,19 @@ impl Hooks {
         &self.shared.config
     }
 
-    /// Body for `on_thread_start`: binds the configuration to the runtime.
+    /// Body for `on_thread_start`: binds the configuration to the runtime
+    /// and pins the thread if [`Config::pin_workers`] says so.
     pub fn thread_start(&self) {
         self.shared.bind_current();
+        if let Some(cpus) = &self.config().pin_workers {
+            if let Err(e) = cpus.pin_current_thread() {
+                tracing::warn!(
+                    target: "shardio::runtime",
+                    error = %e,
+                    "could not pin a runtime thread to pin_workers({cpus})"
+                );
+            }
+        }
         if let Some(f) = &self.config().on_thread_start {
             f();
         }

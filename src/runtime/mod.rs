@@ -4,5 +4,7 @@
 pub(crate) mod builder_ext;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod cpuset;
+pub(crate) mod groups;
 pub mod hooks;
 pub(crate) mod registry;

@@ -13,10 +13,13 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::runtime::{Handle, Id};
 
 use super::config::Config;
+use super::groups::WorkerGroups;
 
 /// The state shared by one configured runtime's hooks.
 pub(crate) struct RuntimeShared {
     pub(crate) config: Config,
+    /// Present when the config names async-worker cores.
+    pub(crate) groups: Option<WorkerGroups>,
     bound: OnceLock<Id>,
 }
 
@@ -30,8 +33,10 @@ thread_local! {
 impl RuntimeShared {
     /// Wraps `config` and records it as pending on the calling thread.
     pub(crate) fn attach(config: Config) -> Arc<RuntimeShared> {
+        let groups = config.async_workers.clone().map(WorkerGroups::new);
         let shared = Arc::new(RuntimeShared {
             config,
+            groups,
             bound: OnceLock::new(),
         });
         let _ = PENDING.try_with(|p| {
