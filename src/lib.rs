@@ -33,6 +33,7 @@ pub mod buf;
 mod driver;
 pub mod fs;
 mod metrics;
+pub mod net;
 mod ops;
 mod runtime;
 

@@ -88,10 +88,7 @@ impl fmt::Display for FallbackReason {
                  usually RLIMIT_MEMLOCK on kernels before 5.12; {DID}; raise the limit \
                  (ulimit -l) or use a newer kernel"
             ),
-            FallbackReason::Other(e) => write!(
-                f,
-                "io_uring could not be set up ({e}); {DID}"
-            ),
+            FallbackReason::Other(e) => write!(f, "io_uring could not be set up ({e}); {DID}"),
         }
     }
 }

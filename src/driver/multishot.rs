@@ -30,16 +30,19 @@ pub(crate) unsafe trait MultishotKind: Send + Sized + 'static {
     /// The io_uring opcode, to check the kernel supports it.
     const OPCODE: u8;
 
-    /// Builds the SQE; `user_data` is set by the driver.
-    fn sqe(&mut self) -> squeue::Entry;
+    /// Builds the SQE for `ring`; `user_data` is set by the driver. An
+    /// error (e.g. the ring has no provided buffers) ends the stream with it.
+    fn sqe(&mut self, ring: &Ring) -> io::Result<squeue::Entry>;
 
-    /// Turns one CQE into an item (a negative result is usually an error).
-    fn item(&mut self, cqe: Cqe) -> io::Result<Self::Item>;
+    /// Turns one CQE from `ring` into an item (a negative result is usually
+    /// an error).
+    fn item(&mut self, cqe: Cqe, ring: &Arc<Ring>) -> io::Result<Self::Item>;
 
-    /// A CQE for a dropped stream: release what it carries (e.g. an
-    /// accepted fd). The default turns it into an item and drops that.
+    /// A CQE for a dropped stream: release what it carries (e.g. close an
+    /// accepted fd). Provided buffers are recycled by the driver. The
+    /// default does nothing.
     fn orphaned(&mut self, cqe: Cqe) {
-        let _ = self.item(cqe);
+        let _ = cqe;
     }
 }
 
@@ -86,7 +89,7 @@ impl<T: MultishotKind> Multishot<T> {
         let Some(data) = self.data.as_mut() else {
             unreachable!("multishot data is present until the stream is dropped")
         };
-        let sqe = data.sqe();
+        let sqe = data.sqe(&ring)?;
         let lifecycle = Lifecycle::Streaming {
             waker: Some(cx.waker().clone()),
             queue: Default::default(),
@@ -129,7 +132,7 @@ impl<T: MultishotKind> Stream for Multishot<T> {
                 let Some(data) = this.data.as_mut() else {
                     unreachable!()
                 };
-                Poll::Ready(Some(data.item(cqe)))
+                Poll::Ready(Some(data.item(cqe, ring)))
             }
         }
     }
@@ -161,13 +164,15 @@ mod tests {
         type Item = u32;
         const OPCODE: u8 = opcode::PollAdd::CODE;
 
-        fn sqe(&mut self) -> squeue::Entry {
-            opcode::PollAdd::new(types::Fd(self.0.as_raw_fd()), libc::POLLIN as u32)
-                .multi(true)
-                .build()
+        fn sqe(&mut self, _ring: &Ring) -> io::Result<squeue::Entry> {
+            Ok(
+                opcode::PollAdd::new(types::Fd(self.0.as_raw_fd()), libc::POLLIN as u32)
+                    .multi(true)
+                    .build(),
+            )
         }
 
-        fn item(&mut self, cqe: Cqe) -> io::Result<u32> {
+        fn item(&mut self, cqe: Cqe, _ring: &Arc<Ring>) -> io::Result<u32> {
             cqe.into_result()
         }
     }

@@ -11,13 +11,13 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use io_uring::squeue;
 use tokio::task::JoinHandle;
 
 use super::slab::{Cqe, Lifecycle, Orphan};
-use super::{probe, Ring};
+use super::{Ring, probe};
 use crate::metrics::counters;
 use crate::runtime::context::{self, Driver};
 
@@ -137,6 +137,20 @@ impl<T: OpKind> Op<T> {
     }
 }
 
+impl<T: OpKind> Op<T> {
+    /// Lets an operation in flight finish on its own: its data stays alive
+    /// until the CQE, nothing is cancelled, the result is dropped. An op not
+    /// yet started is simply dropped; on the fallback path the blocking task
+    /// runs to its end anyway.
+    pub(crate) fn detach(mut self) {
+        if let State::InFlight { ring, index, data } =
+            std::mem::replace(&mut self.state, State::Done)
+        {
+            ring.detach(index, Box::new(Orphaned(data)));
+        }
+    }
+}
+
 impl<T: OpKind> Future for Op<T> {
     type Output = T::Output;
 
@@ -155,7 +169,8 @@ impl<T: OpKind> Future for Op<T> {
                 }
                 State::InFlight { ring, index, .. } => {
                     let cqe = ready!(ring.poll_complete(*index, cx));
-                    let State::InFlight { data, .. } = std::mem::replace(&mut this.state, State::Done)
+                    let State::InFlight { data, .. } =
+                        std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!()
                     };
@@ -174,7 +189,9 @@ impl<T: OpKind> Future for Op<T> {
                                 "shardio: the runtime's blocking pool shut down before this \
                                  operation could run on it",
                             )),
-                            None => unreachable!("blocking closure took the data but returned none"),
+                            None => {
+                                unreachable!("blocking closure took the data but returned none")
+                            }
                         },
                     });
                 }

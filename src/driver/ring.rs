@@ -10,12 +10,13 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use io_uring::{IoUring, opcode, squeue, types};
 
+use super::buf_ring::BufRing;
 use super::slab::{Cqe, Lifecycle, Orphan, Slab};
 use crate::metrics::counters;
 use crate::runtime::config::Config;
@@ -38,6 +39,8 @@ pub(crate) struct Ring {
     id: u64,
     owner: String,
     placement: Placement,
+    /// Receive buffers, registered on first use; `None` if the kernel refused.
+    bufs: OnceLock<Option<BufRing>>,
 }
 
 fn next_ring_id() -> u64 {
@@ -77,14 +80,28 @@ struct Inner {
 struct Reaped {
     wakers: Vec<Waker>,
     dropped: Vec<Box<dyn Orphan>>,
+    /// Provided buffers that arrived for dropped operations.
+    recycle: Vec<u16>,
 }
 
 impl Reaped {
-    fn finish(self) {
+    /// A CQE nobody will read: give back the provided buffer it carries.
+    fn release_buffer(&mut self, cqe: Cqe) {
+        if let Some(bid) = io_uring::cqueue::buffer_select(cqe.flags) {
+            self.recycle.push(bid);
+        }
+    }
+
+    fn finish(self, ring: &Ring) {
         for waker in self.wakers {
             waker.wake();
         }
         drop(self.dropped);
+        if let Some(Some(bufs)) = ring.bufs.get() {
+            for bid in self.recycle {
+                bufs.recycle(bid);
+            }
+        }
     }
 }
 
@@ -123,12 +140,27 @@ impl Ring {
             }),
             eventfd,
             retired: AtomicBool::new(false),
+            bufs: OnceLock::new(),
             id: next_ring_id(),
             owner: thread
                 .name()
                 .map_or_else(|| format!("{:?}", thread.id()), str::to_owned),
             placement,
         })
+    }
+
+    /// The ring's provided receive buffers, registered on first use.
+    /// `None` where the kernel lacks buffer rings (before 5.19).
+    pub(crate) fn bufs(&self) -> Option<&BufRing> {
+        self.bufs
+            .get_or_init(|| match BufRing::register(&self.lock().uring) {
+                Ok(bufs) => Some(bufs),
+                Err(e) => {
+                    tracing::debug!(target: "shardio::driver", error = %e, "no provided-buffer ring; receives use owned buffers");
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// Process-unique id, as shown in metrics.
@@ -180,14 +212,14 @@ impl Ring {
             inner.flush(&mut reaped);
             inner.reap(&mut reaped);
         }
-        reaped.finish();
+        reaped.finish(self);
     }
 
     /// Reaps completions without submitting.
     pub(crate) fn reap(&self) {
         let mut reaped = Reaped::default();
         self.lock().reap(&mut reaped);
-        reaped.finish();
+        reaped.finish(self);
     }
 
     /// Polls a single-shot operation for its completion.
@@ -208,7 +240,7 @@ impl Ring {
                 _ => unreachable!("poll_complete on a slot that is not a live single-shot op"),
             }
         };
-        reaped.finish();
+        reaped.finish(self);
         poll
     }
 
@@ -238,23 +270,40 @@ impl Ring {
                 _ => unreachable!("poll_next on a slot that is not a live multishot op"),
             }
         };
-        reaped.finish();
+        reaped.finish(self);
         poll
     }
 
     /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
     /// until the kernel is done, and ask the kernel to cancel the operation.
     /// With `flush_now` false the cancel request waits for the next flush.
-    pub(crate) fn cancel(&self, index: usize, mut data: Box<dyn Orphan>, flush_now: bool) {
+    pub(crate) fn cancel(&self, index: usize, data: Box<dyn Orphan>, flush_now: bool) {
+        self.orphan(index, data, true, flush_now);
+    }
+
+    /// The op in `index` was dropped but should run to completion (e.g. a
+    /// send whose bytes the caller was told were written): keep `data` alive
+    /// until its CQE, without cancelling.
+    pub(crate) fn detach(&self, index: usize, data: Box<dyn Orphan>) {
+        self.orphan(index, data, false, false);
+    }
+
+    fn orphan(&self, index: usize, mut data: Box<dyn Orphan>, cancel: bool, flush_now: bool) {
         let mut reaped = Reaped::default();
         {
             let mut inner = self.lock();
             inner.reap(&mut reaped);
             // Results that arrived but were never taken go to the orphan.
             match inner.slab.get_mut(index) {
-                Some(Lifecycle::Completed(cqe)) => data.cqe(*cqe),
+                Some(Lifecycle::Completed(cqe)) => {
+                    data.cqe(*cqe);
+                    reaped.release_buffer(*cqe);
+                }
                 Some(Lifecycle::Streaming { queue, .. }) => {
-                    queue.drain(..).for_each(|cqe| data.cqe(cqe));
+                    for cqe in queue.drain(..) {
+                        data.cqe(cqe);
+                        reaped.release_buffer(cqe);
+                    }
                 }
                 _ => {}
             }
@@ -264,6 +313,7 @@ impl Ring {
                     inner.slab.remove(index);
                     reaped.dropped.push(data);
                 }
+                Some(slot) if !cancel => *slot = Lifecycle::Ignored(data),
                 Some(slot) => {
                     *slot = Lifecycle::Ignored(data);
                     counters().op_cancelled();
@@ -278,7 +328,7 @@ impl Ring {
                 None => unreachable!("cancel of a free slot"),
             }
         }
-        reaped.finish();
+        reaped.finish(self);
     }
 
     /// Marks the owner thread as gone; the reaper task ends once the ring is idle.
@@ -438,6 +488,7 @@ impl Inner {
                 }
                 Lifecycle::Ignored(orphan) => {
                     orphan.cqe(cqe);
+                    reaped.release_buffer(cqe);
                     if !cqe.more() {
                         if let Some(Lifecycle::Ignored(data)) = slab.remove(index) {
                             reaped.dropped.push(data);
@@ -454,8 +505,11 @@ impl Inner {
 impl Drop for Ring {
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
-        if inner.slab.len() > 0 {
-            inner.cancel_all_and_drain();
+        if inner.slab.len() > 0 && !inner.cancel_all_and_drain() {
+            // The kernel may still receive into these buffers.
+            if let Some(Some(bufs)) = self.bufs.take() {
+                bufs.leak();
+            }
         }
         counters().ring_dropped();
     }
@@ -464,8 +518,8 @@ impl Drop for Ring {
 impl Inner {
     /// Shutdown: cancels every operation still known to the kernel and waits
     /// (bounded) for their last CQEs. What does not arrive in time is leaked,
-    /// never freed: the kernel may still write into it.
-    fn cancel_all_and_drain(&mut self) {
+    /// never freed: the kernel may still write into it. True if all arrived.
+    fn cancel_all_and_drain(&mut self) -> bool {
         let pending: Vec<usize> = self.slab.occupied().collect();
         for index in pending {
             let cancel = opcode::AsyncCancel::new(index as u64)
@@ -499,6 +553,8 @@ impl Inner {
                  their buffers are leaked rather than freed while the kernel may write to them"
             );
             std::mem::forget(std::mem::replace(&mut self.slab, Slab::new()));
+            return false;
         }
+        true
     }
 }

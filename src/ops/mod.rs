@@ -1,10 +1,15 @@
 //! One io_uring opcode per file: the SQE it builds, what its completion
 //! means, and its blocking equivalent for the fallback path.
 
+pub(crate) mod accept;
+pub(crate) mod connect;
 pub(crate) mod fsync;
 pub(crate) mod nop;
 pub(crate) mod open;
 pub(crate) mod read_at;
+pub(crate) mod recv;
+pub(crate) mod recv_multi;
+pub(crate) mod send;
 pub(crate) mod write_at;
 
 use std::io;
@@ -15,5 +20,33 @@ pub(crate) fn cvt(ret: isize) -> io::Result<usize> {
         Err(io::Error::last_os_error())
     } else {
         Ok(ret as usize)
+    }
+}
+
+/// Runs a socket call on the blocking pool: retries `f` after waiting with
+/// `poll(2)` for `events` while it reports `EAGAIN` (the socket is
+/// non-blocking, as Tokio requires).
+pub(crate) fn blocking_io<T>(
+    fd: std::os::fd::RawFd,
+    events: libc::c_short,
+    mut f: impl FnMut() -> io::Result<T>,
+) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd; -1 waits without timeout.
+                let ret = unsafe { libc::poll(&mut pfd, 1, -1) };
+                if ret < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
     }
 }

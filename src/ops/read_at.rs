@@ -5,9 +5,9 @@ use std::sync::Arc;
 use io_uring::{opcode, squeue, types};
 
 use super::cvt;
+use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind};
-use crate::BufResult;
 
 /// `IORING_OP_READ` at an offset (ignored by pipes and sockets).
 pub(crate) struct ReadAt<B> {
@@ -29,9 +29,13 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
 
     fn sqe(&mut self) -> squeue::Entry {
         let len = len_of(&self.buf);
-        opcode::Read::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_mut_ptr(), len)
-            .offset(self.pos)
-            .build()
+        opcode::Read::new(
+            types::Fd(self.fd.as_raw_fd()),
+            self.buf.stable_mut_ptr(),
+            len,
+        )
+        .offset(self.pos)
+        .build()
     }
 
     fn complete(mut self, cqe: Cqe) -> Self::Output {

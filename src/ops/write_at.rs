@@ -5,9 +5,9 @@ use std::sync::Arc;
 use io_uring::{opcode, squeue, types};
 
 use super::cvt;
+use crate::BufResult;
 use crate::buf::IoBuf;
 use crate::driver::{Cqe, OpKind};
-use crate::BufResult;
 
 /// `IORING_OP_WRITE` at an offset (ignored by pipes and sockets).
 pub(crate) struct WriteAt<B> {

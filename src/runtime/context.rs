@@ -167,6 +167,12 @@ fn new_ring(
     Ok(ring)
 }
 
+/// Whether operations started on this thread now use io_uring (false on the
+/// fallback path). Errors outside a Tokio runtime.
+pub(crate) fn io_uring_active() -> io::Result<bool> {
+    Ok(matches!(current()?, Driver::Ring(_)))
+}
+
 /// After pushing an SQE on `ring`: submit now, unless this thread is inside a
 /// task poll whose after-poll hook will submit for it.
 pub(crate) fn flush_or_defer(ring: &Arc<Ring>) {

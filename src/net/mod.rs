@@ -1,0 +1,47 @@
+//! Networking on io_uring with Tokio's names, signatures and semantics.
+//!
+//! Swap `use tokio::net::TcpStream` for `use shardio::net::TcpStream`: the
+//! types implement Tokio's `AsyncRead`/`AsyncWrite`, so hyper, tokio-util
+//! codecs and the rest run on them unchanged. Underneath, a connection's
+//! reads come from a multishot receive into buffers the kernel picks from a
+//! per-ring pool (an idle connection holds no buffer), and writes are copied
+//! into owned buffers sent by io_uring, one send in flight per connection.
+//!
+//! Where io_uring is not in use (see [`metrics()`](crate::metrics)) the same
+//! types wrap Tokio's epoll-based ones.
+
+mod stream_io;
+mod tcp;
+
+pub use tcp::listener::TcpListener;
+pub use tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+pub use tcp::stream::TcpStream;
+
+/// Tokio's address resolution trait, accepted wherever Tokio accepts it.
+pub use tokio::net::ToSocketAddrs;
+
+use std::io;
+use std::net::SocketAddr;
+
+/// Resolves `addr` and tries `f` on each address until one succeeds, like
+/// Tokio's `bind` and `connect`.
+pub(crate) async fn each_addr<A, F, Fut, T>(addr: A, mut f: F) -> io::Result<T>
+where
+    A: ToSocketAddrs,
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<T>>,
+{
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        match f(addr).await {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
+}

@@ -1,0 +1,294 @@
+//! The io_uring side of a connected stream socket: `AsyncRead` from a
+//! multishot receive into provided buffers, `AsyncWrite` through owned send
+//! buffers, one send in flight at a time (sends on one socket must not
+//! reorder).
+//!
+//! Reads and writes have separate state, so the two halves of a split
+//! stream can be driven by different tasks.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, ready};
+
+use futures::Stream;
+use tokio::io::ReadBuf;
+
+use crate::driver::{BufLease, Multishot, Op};
+use crate::ops::recv::Recv;
+use crate::ops::recv_multi::{Received, RecvMulti};
+use crate::ops::send::Send;
+
+/// Largest chunk a single `poll_write` accepts: the in-flight budget.
+const WRITE_CHUNK: usize = 64 * 1024;
+/// Receive size when no provided buffer is available.
+const RECV_FALLBACK: usize = 16 * 1024;
+/// `MSG_WAITALL`: the kernel retries short sends on a stream socket, so a
+/// send completes whole or with an error.
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
+
+pub(crate) struct UringStream {
+    fd: Arc<OwnedFd>,
+    read: Mutex<ReadState>,
+    write: Mutex<WriteState>,
+}
+
+#[derive(Default)]
+struct ReadState {
+    /// The armed multishot receive, if any.
+    recv: Option<Multishot<RecvMulti>>,
+    /// Received bytes not yet handed to the reader, and how far it got.
+    current: Option<(Pending, usize)>,
+    /// A single-shot receive, used when the provided buffers ran out.
+    single: Option<Op<Recv<Vec<u8>>>>,
+    /// The kernel cannot do multishot receives with provided buffers here.
+    no_multishot: bool,
+    eof: bool,
+}
+
+enum Pending {
+    Lease(BufLease),
+    Owned(Vec<u8>),
+}
+
+impl Pending {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Pending::Lease(lease) => lease.bytes(),
+            Pending::Owned(vec) => vec,
+        }
+    }
+}
+
+#[derive(Default)]
+struct WriteState {
+    inflight: Option<Op<Send<Vec<u8>>>>,
+    /// The last send's buffer, reused for the next.
+    spare: Option<Vec<u8>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl UringStream {
+    pub(crate) fn new(fd: OwnedFd) -> UringStream {
+        UringStream {
+            fd: Arc::new(fd),
+            read: Mutex::default(),
+            write: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn fd(&self) -> &Arc<OwnedFd> {
+        &self.fd
+    }
+
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.read);
+        loop {
+            if let Some((pending, pos)) = &mut st.current {
+                let bytes = &pending.bytes()[*pos..];
+                let n = bytes.len().min(buf.remaining());
+                buf.put_slice(&bytes[..n]);
+                *pos += n;
+                if *pos == pending.bytes().len() {
+                    st.current = None;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if st.eof || buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(op) = &mut st.single {
+                let (res, vec) = ready!(Pin::new(op).poll(cx));
+                st.single = None;
+                match res {
+                    Ok(0) => st.eof = true,
+                    Ok(_) => st.current = Some((Pending::Owned(vec), 0)),
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+                continue;
+            }
+            if st.no_multishot {
+                st.single = Some(self.single_recv());
+                continue;
+            }
+            let fd = Arc::clone(&self.fd);
+            let recv = st
+                .recv
+                .get_or_insert_with(|| Multishot::new(RecvMulti { fd }));
+            match ready!(Pin::new(recv).poll_next(cx)) {
+                Some(Ok(Received::Data(lease))) => {
+                    if lease.len() > 0 {
+                        st.current = Some((Pending::Lease(lease), 0));
+                    }
+                }
+                Some(Ok(Received::Eof)) => {
+                    st.recv = None;
+                    st.eof = true;
+                }
+                Some(Err(e)) => {
+                    st.recv = None;
+                    match e.raw_os_error() {
+                        // The provided buffers ran out: this read brings its own.
+                        Some(libc::ENOBUFS) => st.single = Some(self.single_recv()),
+                        Some(libc::EINVAL) => st.no_multishot = true,
+                        _ if e.kind() == io::ErrorKind::Unsupported => st.no_multishot = true,
+                        _ => return Poll::Ready(Err(e)),
+                    }
+                }
+                // The kernel ended the multishot (e.g. it was cancelled): re-arm.
+                None => st.recv = None,
+            }
+        }
+    }
+
+    fn single_recv(&self) -> Op<Recv<Vec<u8>>> {
+        Op::new(Recv {
+            fd: Arc::clone(&self.fd),
+            buf: Vec::with_capacity(RECV_FALLBACK),
+            flags: 0,
+        })
+    }
+
+    /// Completes the send in flight, if any; its error surfaces here.
+    fn poll_inflight(&self, st: &mut WriteState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some(op) = &mut st.inflight {
+            let (res, mut buf) = ready!(Pin::new(op).poll(cx));
+            st.inflight = None;
+            match res {
+                Ok(n) if n < buf.len() && n > 0 => {
+                    // Interrupted short send: send the rest before anything else.
+                    buf.drain(..n);
+                    st.inflight = Some(Op::new(Send {
+                        fd: Arc::clone(&self.fd),
+                        buf,
+                        flags: SEND_FLAGS,
+                    }));
+                }
+                Ok(0) if !buf.is_empty() => {
+                    st.spare = Some(buf);
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                Ok(_) => st.spare = Some(buf),
+                Err(e) => {
+                    st.spare = Some(buf);
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(data)])
+    }
+
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut st = lock(&self.write);
+        ready!(self.poll_inflight(&mut st, cx))?;
+        let mut buf = st.spare.take().unwrap_or_default();
+        buf.clear();
+        for slice in bufs {
+            let room = WRITE_CHUNK - buf.len();
+            if room == 0 {
+                break;
+            }
+            buf.extend_from_slice(&slice[..slice.len().min(room)]);
+        }
+        let n = buf.len();
+        if n == 0 {
+            st.spare = Some(buf);
+            return Poll::Ready(Ok(0));
+        }
+        let mut op = Op::new(Send {
+            fd: Arc::clone(&self.fd),
+            buf,
+            flags: SEND_FLAGS,
+        });
+        // Submit now; the bytes count as written once the kernel has them.
+        match Pin::new(&mut op).poll(cx) {
+            Poll::Ready((Ok(_), buf)) => {
+                st.spare = Some(buf);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready((Err(e), buf)) => {
+                st.spare = Some(buf);
+                Poll::Ready(Err(e))
+            }
+            Poll::Pending => {
+                st.inflight = Some(op);
+                Poll::Ready(Ok(n))
+            }
+        }
+    }
+
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.write);
+        self.poll_inflight(&mut st, cx)
+    }
+
+    /// Flushes, then shuts the write direction down (FIN after the data).
+    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush(cx))?;
+        Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+    }
+
+    /// Shuts the write direction down once the send in flight (if any)
+    /// finished: at once if there is none, else from a task on the current
+    /// runtime (best effort: at once when there is no runtime).
+    pub(crate) fn shutdown_when_flushed(self: &Arc<Self>) {
+        let pending = lock(&self.write).inflight.is_some();
+        if pending {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                let stream = Arc::clone(self);
+                handle.spawn(async move {
+                    let _ = std::future::poll_fn(|cx| stream.poll_flush(cx)).await;
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
+                });
+                return;
+            }
+        }
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+
+    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        socket2::SockRef::from(&*self.fd).shutdown(how)
+    }
+}
+
+impl Drop for UringStream {
+    fn drop(&mut self) {
+        // Bytes a write reported as written must still go out, as they would
+        // from a kernel socket buffer: let the send finish on its own (it
+        // keeps the fd open until then, so the FIN follows the data).
+        if let Some(op) = lock(&self.write).inflight.take() {
+            op.detach();
+        }
+    }
+}
+
+impl std::fmt::Debug for UringStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UringStream")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for UringStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}

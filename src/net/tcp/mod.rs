@@ -1,0 +1,3 @@
+pub(crate) mod listener;
+pub(crate) mod split;
+pub(crate) mod stream;

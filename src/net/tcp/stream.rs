@@ -1,0 +1,271 @@
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::driver::Op;
+use crate::net::stream_io::UringStream;
+use crate::net::{ToSocketAddrs, each_addr};
+use crate::ops::connect::Connect;
+use crate::runtime::context;
+
+/// A TCP connection: Tokio's `TcpStream` on io_uring.
+///
+/// Implements Tokio's [`AsyncRead`] and [`AsyncWrite`], so `AsyncReadExt`,
+/// `AsyncWriteExt`, codecs, hyper and friends work on it unchanged.
+///
+/// # Reads, writes and buffers
+///
+/// Received data lands in buffers the kernel takes from a pool shared by all
+/// connections of the thread's ring; `poll_read` copies from there. A write
+/// copies up to 64 KiB into an owned buffer and submits it; it reports
+/// success once the kernel has the send, and the next write, `poll_flush` or
+/// `poll_shutdown` waits for that send and reports its error, if any. Bytes a
+/// write reported as written are sent even if the stream is dropped right
+/// after, as with a kernel socket buffer.
+///
+/// ```no_run
+/// use shardio::net::TcpStream;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # async fn demo() -> std::io::Result<()> {
+/// let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
+/// stream.write_all(b"ping").await?;
+/// let mut reply = [0u8; 4];
+/// stream.read_exact(&mut reply).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct TcpStream {
+    pub(crate) inner: Inner,
+}
+
+pub(crate) enum Inner {
+    Uring(Arc<UringStream>),
+    Epoll(tokio::net::TcpStream),
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each resolved address in turn.
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, Self::connect_addr).await
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        if !context::io_uring_active()? {
+            return Ok(Self::from_tokio(
+                tokio::net::TcpStream::connect(addr).await?,
+            ));
+        }
+        let socket = Socket::new(
+            Domain::for_address(addr),
+            Type::STREAM.nonblocking().cloexec(),
+            Some(Protocol::TCP),
+        )?;
+        let fd = Arc::new(OwnedFd::from(socket));
+        Op::new(Connect {
+            fd: Arc::clone(&fd),
+            addr: Box::new(addr.into()),
+        })
+        .await?;
+        let fd =
+            Arc::try_unwrap(fd).map_err(|_| io::Error::other("connect still holds the socket"))?;
+        Ok(Self::from_uring_fd(fd))
+    }
+
+    pub(crate) fn from_uring_fd(fd: OwnedFd) -> TcpStream {
+        TcpStream {
+            inner: Inner::Uring(Arc::new(UringStream::new(fd))),
+        }
+    }
+
+    pub(crate) fn from_tokio(stream: tokio::net::TcpStream) -> TcpStream {
+        TcpStream {
+            inner: Inner::Epoll(stream),
+        }
+    }
+
+    /// Wraps a connected standard-library stream, setting it non-blocking.
+    /// Must be called inside a Tokio runtime.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        if context::io_uring_active()? {
+            Ok(Self::from_uring_fd(OwnedFd::from(stream)))
+        } else {
+            Ok(Self::from_tokio(tokio::net::TcpStream::from_std(stream)?))
+        }
+    }
+
+    /// Turns this into a standard-library stream (non-blocking). Data shardio
+    /// already received but the caller has not read is dropped; a send in
+    /// flight still completes.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        match self.inner {
+            Inner::Uring(stream) => Ok(std::net::TcpStream::from(stream.fd().try_clone()?)),
+            Inner::Epoll(stream) => stream.into_std(),
+        }
+    }
+
+    /// Splits into a read half and a write half borrowing the stream; both
+    /// can be used at once (e.g. in `tokio::join!`).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits into owned halves that can move to different tasks;
+    /// [`OwnedReadHalf::reunite`] puts them back together. Dropping the
+    /// write half shuts the write direction down, as in Tokio.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+
+    /// The local address of the connection.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        ip(self.sock().local_addr()?)
+    }
+
+    /// The remote address of the connection.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        ip(self.sock().peer_addr()?)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.sock().tcp_nodelay()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.sock().set_tcp_nodelay(nodelay)
+    }
+
+    /// `SO_LINGER` of the socket.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.sock().linger()
+    }
+
+    /// Sets `SO_LINGER`.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.sock().set_linger(dur)
+    }
+
+    /// `IP_TTL` of the socket.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock().ttl_v4()
+    }
+
+    /// Sets `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock().set_ttl_v4(ttl)
+    }
+
+    fn sock(&self) -> SockRef<'_> {
+        SockRef::from(self)
+    }
+}
+
+pub(crate) fn ip(addr: socket2::SockAddr) -> io::Result<SocketAddr> {
+    addr.as_socket()
+        .ok_or_else(|| io::Error::other("socket has no IP address"))
+}
+
+/// Shared by the stream and its halves.
+pub(crate) fn poll_read(
+    inner: &mut Inner,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    match inner {
+        Inner::Uring(s) => s.poll_read(cx, buf),
+        Inner::Epoll(s) => Pin::new(s).poll_read(cx, buf),
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        poll_read(&mut self.get_mut().inner, cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().inner {
+            Inner::Uring(s) => s.poll_write(cx, buf),
+            Inner::Epoll(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().inner {
+            Inner::Uring(s) => s.poll_write_vectored(cx, bufs),
+            Inner::Epoll(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Inner::Uring(s) => s.poll_flush(cx),
+            Inner::Epoll(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().inner {
+            Inner::Uring(s) => s.poll_shutdown(cx),
+            Inner::Epoll(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        match &self.inner {
+            Inner::Uring(s) => s.as_raw_fd(),
+            Inner::Epoll(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.inner {
+            Inner::Uring(s) => s.fd().as_fd(),
+            Inner::Epoll(s) => s.as_fd(),
+        }
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .field("io_uring", &matches!(self.inner, Inner::Uring(_)))
+            .finish()
+    }
+}

@@ -1,0 +1,100 @@
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
+
+use io_uring::{opcode, squeue, types};
+
+use super::{blocking_io, cvt};
+use crate::driver::{Cqe, OpKind};
+
+/// The peer address the kernel fills in; boxed so it stays put.
+struct AddrBuf {
+    storage: socket2::SockAddrStorage,
+    len: libc::socklen_t,
+}
+
+/// `IORING_OP_ACCEPT`: one connection, non-blocking and close-on-exec.
+pub(crate) struct Accept {
+    fd: Arc<OwnedFd>,
+    addr: Box<AddrBuf>,
+}
+
+impl Accept {
+    pub(crate) fn new(fd: Arc<OwnedFd>) -> Accept {
+        Accept {
+            fd,
+            addr: Box::new(AddrBuf {
+                storage: socket2::SockAddrStorage::zeroed(),
+                len: std::mem::size_of::<socket2::SockAddrStorage>() as libc::socklen_t,
+            }),
+        }
+    }
+
+    /// The peer address the kernel wrote.
+    fn take_addr(&mut self) -> socket2::SockAddr {
+        let storage = std::mem::replace(&mut self.addr.storage, socket2::SockAddrStorage::zeroed());
+        // SAFETY: the kernel wrote a valid address of `len` bytes into the
+        // storage (or left zeroes: an unnamed address).
+        unsafe { socket2::SockAddr::new(storage, self.addr.len) }
+    }
+}
+
+fn owned(fd: u32) -> OwnedFd {
+    // SAFETY: the kernel just returned this fd for us and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) }
+}
+
+const FLAGS: libc::c_int = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+
+// SAFETY: the SQE points at `self.addr`'s heap allocation (address and
+// length), which moving `self` does not move.
+unsafe impl OpKind for Accept {
+    /// The connection and the peer's address (`None` for unnamed Unix peers).
+    type Output = io::Result<(OwnedFd, Option<SocketAddr>, socket2::SockAddr)>;
+    const OPCODE: u8 = opcode::Accept::CODE;
+
+    fn sqe(&mut self) -> squeue::Entry {
+        let addr = &mut *self.addr;
+        opcode::Accept::new(
+            types::Fd(self.fd.as_raw_fd()),
+            (&raw mut addr.storage).cast(),
+            &raw mut addr.len,
+        )
+        .flags(FLAGS)
+        .build()
+    }
+
+    fn complete(mut self, cqe: Cqe) -> Self::Output {
+        let fd = owned(cqe.into_result()?);
+        let addr = self.take_addr();
+        Ok((fd, addr.as_socket(), addr))
+    }
+
+    fn blocking(mut self) -> Self::Output {
+        let listener = self.fd.as_raw_fd();
+        let addr = &mut *self.addr;
+        let fd = blocking_io(listener, libc::POLLIN, || {
+            // SAFETY: storage/len describe a writable sockaddr buffer.
+            cvt(unsafe {
+                libc::accept4(
+                    listener,
+                    (&raw mut addr.storage).cast(),
+                    &raw mut addr.len,
+                    FLAGS,
+                )
+            } as isize)
+        })?;
+        let addr = self.take_addr();
+        Ok((owned(fd as u32), addr.as_socket(), addr))
+    }
+
+    fn fail(self, err: io::Error) -> Self::Output {
+        Err(err)
+    }
+
+    fn orphaned(&mut self, cqe: Cqe) {
+        // Accepted after the future was dropped: close the connection.
+        drop(cqe.into_result().map(owned));
+    }
+}

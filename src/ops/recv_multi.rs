@@ -1,0 +1,49 @@
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use io_uring::{opcode, squeue, types};
+
+use crate::driver::{BUF_GROUP, BufLease, Cqe, MultishotKind, Ring};
+
+/// Multishot `IORING_OP_RECV` into the ring's provided buffers: one CQE per
+/// chunk of received data, until end of stream, an error, or `ENOBUFS`.
+pub(crate) struct RecvMulti {
+    pub(crate) fd: Arc<OwnedFd>,
+}
+
+/// One completion of a multishot receive.
+pub(crate) enum Received {
+    Data(BufLease),
+    Eof,
+}
+
+// SAFETY: the SQE carries no pointers (the kernel picks provided buffers).
+unsafe impl MultishotKind for RecvMulti {
+    type Item = Received;
+    const OPCODE: u8 = opcode::RecvMulti::CODE;
+
+    fn sqe(&mut self, ring: &Ring) -> io::Result<squeue::Entry> {
+        if ring.bufs().is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no provided-buffer ring on this io_uring instance",
+            ));
+        }
+        Ok(opcode::RecvMulti::new(types::Fd(self.fd.as_raw_fd()), BUF_GROUP).build())
+    }
+
+    fn item(&mut self, cqe: Cqe, ring: &Arc<Ring>) -> io::Result<Received> {
+        let n = cqe.into_result()? as usize;
+        match io_uring::cqueue::buffer_select(cqe.flags) {
+            // SAFETY: the kernel handed us `bid` with `n` bytes in this CQE.
+            Some(bid) => Ok(Received::Data(unsafe {
+                BufLease::new(Arc::clone(ring), bid, n)
+            })),
+            None if n == 0 => Ok(Received::Eof),
+            None => Err(io::Error::other(
+                "multishot receive completed without a buffer",
+            )),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! shardio::net TCP types behave like Tokio's: data integrity, EOF, errors,
+//! split halves, shutdown, and bytes written just before a drop still arrive.
+
+use std::io;
+use std::time::Duration;
+
+use shardio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Bounds every test: a hang fails instead of blocking the suite.
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("test timed out after 20 s")
+}
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+async fn echo_server() -> io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let (mut r, mut w) = socket.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+                let _ = w.shutdown().await;
+            });
+        }
+    });
+    Ok((addr, task))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_preserves_every_byte_of_many_sizes() -> io::Result<()> {
+    bounded(async {
+        let (addr, server) = echo_server().await?;
+        for (i, len) in [1usize, 64, 4096, 65_537, 3 * 1024 * 1024]
+            .into_iter()
+            .enumerate()
+        {
+            let stream = TcpStream::connect(addr).await?;
+            assert_eq!(stream.peer_addr()?, addr);
+            let data = pattern(len, i as u64 + 1);
+            let (mut r, mut w) = stream.into_split();
+            let expected = data.clone();
+            let writer = tokio::spawn(async move {
+                w.write_all(&data).await?;
+                w.shutdown().await?;
+                io::Result::Ok(w)
+            });
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await?;
+            let w = writer.await.expect("writer")?;
+            assert_eq!(got.len(), expected.len(), "length for {len}");
+            assert!(got == expected, "bytes differ for {len}");
+            let stream = r.reunite(w).expect("halves of one stream");
+            drop(stream);
+        }
+        server.abort();
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_connections() -> io::Result<()> {
+    bounded(async {
+        let (addr, server) = echo_server().await?;
+        let mut clients = Vec::new();
+        for i in 0..200u64 {
+            clients.push(tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await?;
+                for round in 0..10u64 {
+                    let msg = pattern(100 + (i as usize % 50), i * 100 + round);
+                    s.write_all(&msg).await?;
+                    let mut back = vec![0u8; msg.len()];
+                    s.read_exact(&mut back).await?;
+                    assert_eq!(back, msg);
+                }
+                io::Result::Ok(())
+            }));
+        }
+        for c in clients {
+            c.await.expect("client")?;
+        }
+        server.abort();
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn errors_match_tokio() -> io::Result<()> {
+    bounded(async {
+        // Connection refused: nothing listens on a port we just released.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let err = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+
+        // Address in use.
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let taken = listener.local_addr()?;
+        let err = std::net::TcpListener::bind(taken).map(drop).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+
+        // Reset mid-read: the peer closes with unread data and SO_LINGER 0.
+        let client = TcpStream::connect(taken).await?;
+        let (server_side, _) = listener.accept().await?;
+        server_side.set_linger(Some(Duration::ZERO))?;
+        drop(server_side);
+        let mut client = client;
+        let mut buf = [0u8; 16];
+        let err = client.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+
+        // Write after shutdown.
+        let mut c = TcpStream::connect(taken).await?;
+        let (_s, _) = listener.accept().await?;
+        c.shutdown().await?;
+        let err = c.write_all(b"late").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_written_before_drop_arrive_and_eof_follows() -> io::Result<()> {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let data = pattern(2 * 1024 * 1024, 7);
+        let sent = data.clone();
+        let writer = tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await?;
+            s.write_all(&sent).await?;
+            // No flush, no shutdown: dropping must still deliver, then FIN.
+            drop(s);
+            io::Result::Ok(())
+        });
+        let (mut server_side, peer) = listener.accept().await?;
+        assert_eq!(server_side.peer_addr()?, peer);
+        let mut got = Vec::new();
+        server_side.read_to_end(&mut got).await?;
+        writer.await.expect("writer")?;
+        assert!(got == data, "got {} of {} bytes", got.len(), data.len());
+        // After EOF, reads keep returning 0.
+        assert_eq!(server_side.read(&mut [0u8; 8]).await?, 0);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn socket_options_and_std_conversions() -> io::Result<()> {
+    bounded(async {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::from_std(std_listener)?;
+        let addr = listener.local_addr()?;
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        assert!(stream.nodelay()?);
+        stream.set_ttl(42)?;
+        assert_eq!(stream.ttl()?, 42);
+        stream.set_linger(Some(Duration::from_secs(1)))?;
+        assert_eq!(stream.linger()?, Some(Duration::from_secs(1)));
+        let (accepted, _) = listener.accept().await?;
+        let std_stream = accepted.into_std()?;
+        let mut again = TcpStream::from_std(std_stream)?;
+        let mut client = stream;
+        client.write_all(b"hello").await?;
+        let mut buf = [0u8; 5];
+        again.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"hello");
+        let _listener = listener.into_std()?;
+        Ok(())
+    })
+    .await
+}
