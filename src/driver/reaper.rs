@@ -5,6 +5,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -61,21 +62,65 @@ fn no_reactor(cause: &str) -> io::Error {
     ))
 }
 
+enum Event<'a> {
+    /// Completions arrived (the eventfd is readable).
+    Completions(tokio::io::unix::AsyncFdReadyGuard<'a, EventFd>),
+    /// An operation asked for a deferred submission, or wakers are queued.
+    Work,
+    /// The reactor is gone.
+    Closed,
+}
+
 impl Reaper {
     async fn run(self) {
         loop {
-            let Ok(mut guard) = self.fd.readable().await else {
-                return;
-            };
-            // Reset first: a CQE posted after this read signals the eventfd
-            // again, which Tokio sees as a new readiness event, so the
-            // `clear_ready` below cannot lose it.
-            self.ring.clear_eventfd();
-            self.ring.flush();
+            let event = std::future::poll_fn(|cx| {
+                if self.ring.poll_work_request(cx) {
+                    return Poll::Ready(Event::Work);
+                }
+                match self.fd.poll_read_ready(cx) {
+                    Poll::Ready(Ok(guard)) => Poll::Ready(Event::Completions(guard)),
+                    Poll::Ready(Err(_)) => Poll::Ready(Event::Closed),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await;
+            // From here until the next wait, requests only set a flag: waking
+            // this task now would cut the yield below short.
+            self.ring.reaper_busy();
+            match event {
+                Event::Work => {
+                    // Let the worker run the tasks that are ready now first
+                    // (Tokio defers this wake-up until its run queue is empty
+                    // or it checks for I/O), so their submissions share one
+                    // enter.
+                    tokio::task::yield_now().await;
+                    self.ring.flush();
+                }
+                Event::Completions(mut guard) => {
+                    // Reset first: a CQE posted after this read signals the
+                    // eventfd again, which Tokio sees as a new readiness
+                    // event, so the `clear_ready` below cannot lose it.
+                    self.ring.clear_eventfd();
+                    self.ring.flush();
+                    guard.clear_ready();
+                }
+                Event::Closed => return,
+            }
+            // Wake the tasks whose operations completed, a batch at a time,
+            // letting the worker run each batch before the next.
+            while self.ring.wake_batch() {
+                tokio::task::yield_now().await;
+            }
             if self.ring.is_retired() && self.ring.is_idle() {
                 return;
             }
-            guard.clear_ready();
         }
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        self.ring.reaper_gone();
     }
 }

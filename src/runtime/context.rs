@@ -173,10 +173,14 @@ pub(crate) fn io_uring_active() -> io::Result<bool> {
     Ok(matches!(current()?, Driver::Ring(_)))
 }
 
-/// After pushing an SQE on `ring`: submit now, unless this thread is inside a
-/// task poll whose after-poll hook will submit for it.
+/// After pushing an SQE on `ring`: submit it soon, batched with others.
+///
+/// Inside a task poll with shardio's after-poll hook (`tokio_unstable`), that
+/// hook submits. Otherwise the ring's reaper task submits once the worker ran
+/// the tasks that are ready now (and the park hook submits before a worker
+/// sleeps), so the SQEs of many tasks share one `io_uring_enter`.
 pub(crate) fn flush_or_defer(ring: &Arc<Ring>) {
-    let deferred = IN_TASK_POLL.try_with(Cell::get).unwrap_or(false)
+    let after_poll = IN_TASK_POLL.try_with(Cell::get).unwrap_or(false)
         && RINGS
             .try_with(|rings| {
                 let mut rings = rings.borrow_mut();
@@ -185,22 +189,16 @@ pub(crate) fn flush_or_defer(ring: &Arc<Ring>) {
                 }
             })
             .is_ok();
-    if !deferred {
-        ring.flush();
+    if !after_poll {
+        ring.request_flush();
     }
 }
 
-/// Park hook body: submit what is queued and reap every ring of this thread.
+/// Park hook body: submit what this thread's rings have queued before the
+/// worker sleeps. Completions are left to the reaper (see `Ring::submit_only`).
 pub(crate) fn flush_thread() {
     for ring in thread_rings() {
-        ring.flush();
-    }
-}
-
-/// Unpark hook body: reap every ring of this thread.
-pub(crate) fn reap_thread() {
-    for ring in thread_rings() {
-        ring.reap();
+        ring.submit_only();
     }
 }
 

@@ -90,8 +90,10 @@ impl Hooks {
         context::release_thread();
     }
 
-    /// Body for `on_thread_park`: submits queued operations and reaps
-    /// completions before the worker sleeps.
+    /// Body for `on_thread_park`: submits queued operations before the
+    /// worker sleeps. (It does not wake tasks: Tokio runs this hook while the
+    /// worker's run queue is detached, so tasks woken here would wait in the
+    /// global queue; the ring's reaper task delivers completions instead.)
     pub fn thread_park(&self) {
         self.shared.bind_current();
         context::flush_thread();
@@ -100,10 +102,11 @@ impl Hooks {
         }
     }
 
-    /// Body for `on_thread_unpark`: reaps completions that arrived while the
-    /// worker slept.
+    /// Body for `on_thread_unpark`: runs the user's hook. Completions that
+    /// arrived while the worker slept are delivered by the ring's reaper
+    /// task, which Tokio's reactor wakes; waking tasks from this hook would
+    /// put them in the global queue (see [`thread_park`](Hooks::thread_park)).
     pub fn thread_unpark(&self) {
-        context::reap_thread();
         if let Some(f) = &self.config().on_thread_unpark {
             f();
         }

@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use super::stream::TcpStream;
 use crate::driver::Op;
 use crate::net::{ToSocketAddrs, each_addr};
-use crate::ops::accept::Accept;
+use crate::ops::accept::{Accept, accept_now};
 use crate::runtime::context;
 
 /// A TCP socket server, listening for connections: Tokio's `TcpListener`
@@ -121,6 +121,19 @@ impl TcpListener {
         match &self.inner {
             Inner::Uring { fd, accepting } => {
                 let mut slot = accepting.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    // A connection already in the backlog is taken at once (as
+                    // Tokio does), under Tokio's cooperative budget so an
+                    // accept loop facing a burst still lets other tasks run.
+                    let coop = ready!(tokio::task::coop::poll_proceed(cx));
+                    if let Some((stream, addr)) = accept_now(fd)? {
+                        coop.made_progress();
+                        let peer = addr.as_socket().ok_or_else(|| {
+                            io::Error::other("accepted a connection without an IP address")
+                        })?;
+                        return Poll::Ready(Ok((TcpStream::from_uring_fd(stream), peer)));
+                    }
+                }
                 let op = slot.get_or_insert_with(|| Op::new(Accept::new(Arc::clone(fd))));
                 let res = ready!(Pin::new(op).poll(cx));
                 *slot = None;

@@ -1,0 +1,438 @@
+//! Echo benchmark: a shardio server and a Tokio server side by side in one
+//! run, each on one worker thread pinned to CPU 0, driven by the same
+//! closed-loop client pinned to CPU 1 (plain Tokio, for both).
+//!
+//! `cargo bench --bench echo` (set `SHARDIO_BENCH_SECS` to change the
+//! measuring time per case, default 3). Prints requests/s, p50/p99 latency,
+//! server CPU µs per request (the server's threads, including io_uring's
+//! kernel threads), and syscalls per request (a `raw_syscalls:sys_enter`
+//! perf counter on each server thread; needs root and tracefs, else n/a).
+//!
+//! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
+//! run one side / one case (for profiling), `SHARDIO_BENCH_METRICS=1` prints
+//! `shardio::metrics()` after it, `SHARDIO_BENCH_DIAG=1` prints fairness.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SERVER_CPU: usize = 0;
+const CLIENT_CPU: usize = 1;
+
+fn main() -> io::Result<()> {
+    let smoke =
+        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let secs: f64 = std::env::var("SHARDIO_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    let measure = if smoke {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs_f64(secs)
+    };
+    let cases: &[(usize, usize)] = if smoke {
+        &[(4, 64)]
+    } else {
+        &[(64, 64), (64, 4096), (1, 64), (1000, 64)]
+    };
+    // Profiling knobs: SHARDIO_BENCH_ONLY=tokio|shardio, SHARDIO_BENCH_CASE=64x64.
+    let only = std::env::var("SHARDIO_BENCH_ONLY").ok();
+    let case_filter = std::env::var("SHARDIO_BENCH_CASE").ok();
+    let syscall_id = syscall_tracepoint();
+    if syscall_id.is_none() && !smoke {
+        println!("note: syscall counts n/a (needs root and tracefs at /sys/kernel/tracing)");
+    }
+    println!(
+        "{:<18} {:>8} {:>11} {:>9} {:>9} {:>10} {:>9}",
+        "case", "server", "req/s", "p50 µs", "p99 µs", "cpu µs/req", "sys/req"
+    );
+    for &(conns, size) in cases {
+        if case_filter
+            .as_ref()
+            .is_some_and(|c| *c != format!("{conns}x{size}"))
+        {
+            continue;
+        }
+        if let Some(only) = &only {
+            let kind = if only == "tokio" {
+                Server::Tokio
+            } else {
+                Server::Shardio
+            };
+            let r = run_case(kind, conns, size, measure, syscall_id)?;
+            println!(
+                "{conns} x {size} B {only}: {:.0} req/s, p99 {:.1} µs, {:.2} cpu µs/req",
+                r.rps, r.p99_us, r.cpu_us_per_req
+            );
+            if std::env::var_os("SHARDIO_BENCH_METRICS").is_some() {
+                println!("{:#?}", shardio::metrics());
+            }
+            continue;
+        }
+        let tokio = run_case(Server::Tokio, conns, size, measure, syscall_id)?;
+        let shardio = run_case(Server::Shardio, conns, size, measure, syscall_id)?;
+        let label = format!("{conns} x {size} B");
+        for (name, r) in [("tokio", &tokio), ("shardio", &shardio)] {
+            println!(
+                "{:<18} {:>8} {:>11.0} {:>9.1} {:>9.1} {:>10.2} {:>9}",
+                label,
+                name,
+                r.rps,
+                r.p50_us,
+                r.p99_us,
+                r.cpu_us_per_req,
+                r.syscalls_per_req
+                    .map_or("n/a".into(), |s| format!("{s:.3}"))
+            );
+        }
+        println!(
+            "{:<18} {:>8} {:>10.2}x {:>8.2}x {:>8.2}x {:>9.2}x {:>9}",
+            label,
+            "ratio",
+            shardio.rps / tokio.rps,
+            shardio.p50_us / tokio.p50_us,
+            shardio.p99_us / tokio.p99_us,
+            shardio.cpu_us_per_req / tokio.cpu_us_per_req,
+            match (shardio.syscalls_per_req, tokio.syscalls_per_req) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+                _ => "n/a".into(),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `SHARDIO_BENCH_DIAG=1` prints fairness and run-queue diagnostics.
+fn diag() -> bool {
+    std::env::var_os("SHARDIO_BENCH_DIAG").is_some()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Server {
+    Tokio,
+    Shardio,
+}
+
+struct Outcome {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    cpu_us_per_req: f64,
+    syscalls_per_req: Option<f64>,
+}
+
+fn pin(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET stays within it for a
+    // CPU below CPU_SETSIZE; sched_setaffinity(0) targets this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+    }
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+/// utime + stime of a thread of this process, in clock ticks.
+fn thread_cpu_ticks(tid: i32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return 0;
+    };
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0);
+    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+    utime + stime
+}
+
+/// io_uring's kernel threads of this process (SQ-poll, io-wq workers).
+fn io_uring_threads() -> Vec<i32> {
+    let mut tids = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for entry in dir.flatten() {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            if comm.starts_with("iou-") {
+                if let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) {
+                    tids.push(tid);
+                }
+            }
+        }
+    }
+    tids
+}
+
+fn syscall_tracepoint() -> Option<u64> {
+    let path = "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id";
+    if std::fs::metadata(path).is_err() {
+        let _ = std::process::Command::new("mount")
+            .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+            .status();
+    }
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// A perf counter of syscalls entered by one thread.
+struct SyscallCounter(i32);
+
+impl SyscallCounter {
+    fn open(tracepoint: u64, tid: i32) -> Option<SyscallCounter> {
+        #[repr(C)]
+        #[derive(Default)]
+        struct PerfEventAttr {
+            type_: u32,
+            size: u32,
+            config: u64,
+            sample: u64,
+            sample_type: u64,
+            read_format: u64,
+            flags: u64,
+            rest: [u64; 10],
+        }
+        let attr = PerfEventAttr {
+            type_: 2, // PERF_TYPE_TRACEPOINT
+            size: std::mem::size_of::<PerfEventAttr>() as u32,
+            config: tracepoint,
+            ..Default::default()
+        };
+        // SAFETY: perf_event_open reads `attr` (sized by its `size` field).
+        let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, &attr, tid, -1, -1, 0) };
+        (fd >= 0).then_some(SyscallCounter(fd as i32))
+    }
+
+    fn read(&self) -> u64 {
+        let mut value = 0u64;
+        // SAFETY: reads 8 bytes into a local from a perf counter fd we own.
+        unsafe { libc::read(self.0, (&raw mut value).cast(), 8) };
+        value
+    }
+}
+
+impl Drop for SyscallCounter {
+    fn drop(&mut self) {
+        // SAFETY: closes an fd this counter owns.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn server_runtime(kind: Server, tids: Arc<Mutex<Vec<i32>>>) -> io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(1).enable_all();
+    let record = move || {
+        pin(SERVER_CPU);
+        tids.lock().unwrap().push(gettid());
+    };
+    match kind {
+        Server::Tokio => {
+            builder.on_thread_start(record);
+        }
+        Server::Shardio => {
+            use shardio::BuilderExt;
+            builder.shardio(shardio::Config::default().on_thread_start(record));
+        }
+    }
+    builder.build()
+}
+
+async fn serve_tokio(listener: tokio::net::TcpListener, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let Ok((mut s, _)) = listener.accept().await else {
+            return;
+        };
+        let _ = s.set_nodelay(true);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn serve_shardio(listener: shardio::net::TcpListener, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let Ok((mut s, _)) = listener.accept().await else {
+            return;
+        };
+        let _ = s.set_nodelay(true);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn run_case(
+    kind: Server,
+    conns: usize,
+    size: usize,
+    measure: Duration,
+    tracepoint: Option<u64>,
+) -> io::Result<Outcome> {
+    let tids = Arc::new(Mutex::new(Vec::new()));
+    let rt = server_runtime(kind, Arc::clone(&tids))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let addr: SocketAddr = rt.block_on(async {
+        match kind {
+            Server::Tokio => {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let a = l.local_addr()?;
+                tokio::spawn(serve_tokio(l, Arc::clone(&stop)));
+                io::Result::Ok(a)
+            }
+            Server::Shardio => {
+                // Bind on a worker so the listener lives on the worker's ring.
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    let l = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let a = l.local_addr()?;
+                    tokio::spawn(serve_shardio(l, stop));
+                    io::Result::Ok(a)
+                })
+                .await
+                .expect("bind task")
+            }
+        }
+    })?;
+
+    // The client: a current-thread Tokio runtime on the other CPU.
+    let client = std::thread::spawn(move || -> io::Result<(u64, Vec<u32>, Duration)> {
+        pin(CLIENT_CPU);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let count = Arc::new(AtomicU64::new(0));
+            let recording = Arc::new(AtomicBool::new(false));
+            let done = Arc::new(AtomicBool::new(false));
+            let mut tasks = Vec::new();
+            for _ in 0..conns {
+                let mut s = tokio::net::TcpStream::connect(addr).await?;
+                s.set_nodelay(true)?;
+                let (count, recording, done) = (Arc::clone(&count), Arc::clone(&recording), Arc::clone(&done));
+                tasks.push(tokio::spawn(async move {
+                    let msg = vec![7u8; size];
+                    let mut back = vec![0u8; size];
+                    let mut lat = Vec::new();
+                    while !done.load(Ordering::Relaxed) {
+                        let t = Instant::now();
+                        s.write_all(&msg).await?;
+                        s.read_exact(&mut back).await?;
+                        if recording.load(Ordering::Relaxed) {
+                            lat.push(t.elapsed().as_micros() as u32);
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    io::Result::Ok(lat)
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await; // warm-up
+            recording.store(true, Ordering::Relaxed);
+            let started = Instant::now();
+            tokio::time::sleep(measure).await;
+            recording.store(false, Ordering::Relaxed);
+            let elapsed = started.elapsed();
+            done.store(true, Ordering::Relaxed);
+            let mut lat = Vec::new();
+            let mut per_conn = Vec::new();
+            for t in tasks {
+                let l = t.await.expect("client task")?;
+                per_conn.push((l.len(), l.iter().copied().max().unwrap_or(0)));
+                lat.extend(l);
+            }
+            if diag() {
+                // Fairness: requests per connection and each one's worst wait.
+                per_conn.sort_unstable();
+                let worst = per_conn.iter().map(|p| p.1).max().unwrap_or(0);
+                eprintln!(
+                    "  diag: requests per connection min {} median {} max {}; worst single wait {worst} µs",
+                    per_conn[0].0,
+                    per_conn[per_conn.len() / 2].0,
+                    per_conn[per_conn.len() - 1].0
+                );
+            }
+            io::Result::Ok((count.load(Ordering::Relaxed), lat, elapsed))
+        })
+    });
+
+    if diag() {
+        // Tasks waiting in Tokio's global queue starve under load: a shardio
+        // bug once put hundreds there (see the closing note of issue 3).
+        let handle = rt.handle().clone();
+        std::thread::spawn(move || {
+            let (mut max, mut sum) = (0, 0);
+            for _ in 0..100 {
+                let depth = handle.metrics().global_queue_depth();
+                max = max.max(depth);
+                sum += depth;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            eprintln!(
+                "  diag: server global queue depth max {max} avg {}",
+                sum / 100
+            );
+        });
+    }
+    // Server-side accounting over the measured window (approximately: the
+    // client's warm-up is excluded by starting after it).
+    std::thread::sleep(Duration::from_millis(300));
+    let server_tids: Vec<i32> = {
+        let mut t = tids.lock().unwrap().clone();
+        t.extend(io_uring_threads());
+        t
+    };
+    let counters: Vec<SyscallCounter> = tracepoint
+        .map(|tp| {
+            server_tids
+                .iter()
+                .filter_map(|&tid| SyscallCounter::open(tp, tid))
+                .collect()
+        })
+        .unwrap_or_default();
+    let cpu_before: u64 = server_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
+    let (count, mut lat, elapsed) = client.join().expect("client thread")?;
+    let cpu_after: u64 = server_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
+    let syscalls: u64 = counters.iter().map(SyscallCounter::read).sum();
+    stop.store(true, Ordering::Relaxed);
+    drop(rt);
+
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+    };
+    let requests = count.max(1) as f64;
+    Ok(Outcome {
+        rps: requests / elapsed.as_secs_f64(),
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        cpu_us_per_req: (cpu_after - cpu_before) as f64 / ticks_per_sec * 1e6 / requests,
+        syscalls_per_req: (!counters.is_empty()).then(|| syscalls as f64 / requests),
+    })
+}
