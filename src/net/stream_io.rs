@@ -11,7 +11,7 @@ use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use futures::Stream;
 use tokio::io::ReadBuf;
@@ -218,7 +218,11 @@ impl UringStream {
             flags: SEND_FLAGS,
         });
         // Submit now; the bytes count as written once the kernel has them.
-        match Pin::new(&mut op).poll(cx) {
+        // Nobody waits for this send until the next write, flush or
+        // shutdown (which poll it with their own waker), so its completion
+        // need not wake the task: that would cost a task poll per write.
+        let _ = cx;
+        match Pin::new(&mut op).poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready((Ok(_), buf)) => {
                 st.spare = Some(buf);
                 Poll::Ready(Ok(n))
