@@ -73,6 +73,7 @@ enum Event<'a> {
 
 impl Reaper {
     async fn run(self) {
+        let mut busy = false;
         loop {
             let event = std::future::poll_fn(|cx| {
                 if self.ring.poll_work_request(cx) {
@@ -90,18 +91,21 @@ impl Reaper {
             self.ring.reaper_busy();
             match event {
                 Event::Work => {
-                    // Let the worker run the tasks that are ready now first
-                    // (Tokio defers this wake-up until its run queue is empty
-                    // or it checks for I/O), so their submissions share one
-                    // enter.
-                    tokio::task::yield_now().await;
+                    // When the last wake-up released several tasks, more
+                    // submissions are coming: let the worker run the ready
+                    // tasks first (Tokio defers this wake-up until its run
+                    // queue is empty or it checks for I/O) so they share one
+                    // enter. A lone request is submitted at once: yielding
+                    // would only cost the worker an extra epoll_wait.
+                    if busy {
+                        tokio::task::yield_now().await;
+                    }
                     self.ring.flush();
                 }
                 Event::Completions(mut guard) => {
-                    // Reset first: a CQE posted after this read signals the
-                    // eventfd again, which Tokio sees as a new readiness
-                    // event, so the `clear_ready` below cannot lose it.
-                    self.ring.clear_eventfd();
+                    // The eventfd is never read: Tokio registers it
+                    // edge-triggered and every kernel write is a new edge, so
+                    // after `clear_ready` the next CQE wakes this task again.
                     self.ring.flush();
                     guard.clear_ready();
                 }
@@ -109,9 +113,16 @@ impl Reaper {
             }
             // Wake the tasks whose operations completed, a batch at a time,
             // letting the worker run each batch before the next.
-            while self.ring.wake_batch() {
+            let mut woken = 0;
+            loop {
+                let (n, more) = self.ring.wake_batch();
+                woken += n;
+                if !more {
+                    break;
+                }
                 tokio::task::yield_now().await;
             }
+            busy = woken > 1;
             if self.ring.is_retired() && self.ring.is_idle() {
                 return;
             }

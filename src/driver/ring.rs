@@ -457,15 +457,16 @@ impl Ring {
     }
 
     /// Reaper side: wakes the next batch of tasks whose operations completed;
-    /// true if more are left.
-    pub(crate) fn wake_batch(&self) -> bool {
+    /// returns how many, and whether more are left.
+    pub(crate) fn wake_batch(&self) -> (usize, bool) {
         let (batch, more): (Vec<Waker>, bool) = {
             let mut reaper = self.reaper.lock().unwrap_or_else(|e| e.into_inner());
             let n = reaper.wakes.len().min(WAKE_BATCH);
             (reaper.wakes.drain(..n).collect(), !reaper.wakes.is_empty())
         };
+        let n = batch.len();
         batch.into_iter().for_each(Waker::wake);
-        more
+        (n, more)
     }
 
     /// The reaper task ended: requests are served at once from now on.
@@ -494,19 +495,6 @@ impl Ring {
 
     pub(crate) fn eventfd(&self) -> RawFd {
         self.eventfd.as_raw_fd()
-    }
-
-    /// Resets the eventfd's counter (it is non-blocking: EAGAIN means zero).
-    pub(crate) fn clear_eventfd(&self) {
-        let mut value = 0u64;
-        // SAFETY: reads 8 bytes into a local u64 from an fd this ring owns.
-        let _ = unsafe {
-            libc::read(
-                self.eventfd.as_raw_fd(),
-                (&raw mut value).cast::<libc::c_void>(),
-                std::mem::size_of::<u64>(),
-            )
-        };
     }
 
     /// Wakes the reaper task without a CQE.
