@@ -97,14 +97,39 @@ struct Inner {
     backlog: VecDeque<squeue::Entry>,
 }
 
+thread_local! {
+    /// A waker buffer reused across reaps, so the hot path does not allocate.
+    static WAKER_SCRATCH: std::cell::Cell<Vec<Waker>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Takes the thread's scratch waker buffer (empty, with its capacity).
+fn take_scratch() -> Vec<Waker> {
+    WAKER_SCRATCH.try_with(|c| c.take()).unwrap_or_default()
+}
+
+/// Returns a drained waker buffer for reuse.
+fn give_scratch(mut wakers: Vec<Waker>) {
+    wakers.clear();
+    let _ = WAKER_SCRATCH.try_with(|c| c.set(wakers));
+}
+
 /// What a reap collected, to be acted on after the lock is released:
 /// wakers may run arbitrary code and dropped buffers may be large.
-#[derive(Default)]
 struct Reaped {
     wakers: Vec<Waker>,
     dropped: Vec<Box<dyn Orphan>>,
     /// Provided buffers that arrived for dropped operations.
     recycle: Vec<u16>,
+}
+
+impl Default for Reaped {
+    fn default() -> Self {
+        Reaped {
+            wakers: take_scratch(),
+            dropped: Vec::new(),
+            recycle: Vec::new(),
+        }
+    }
 }
 
 impl Reaped {
@@ -115,8 +140,9 @@ impl Reaped {
         }
     }
 
-    fn finish(self, ring: &Ring) {
-        ring.deliver(self.wakers);
+    fn finish(mut self, ring: &Ring) {
+        ring.deliver(&mut self.wakers);
+        give_scratch(self.wakers);
         drop(self.dropped);
         if let Some(Some(bufs)) = ring.bufs.get() {
             for bid in self.recycle {
@@ -401,34 +427,29 @@ impl Ring {
     }
 
     /// Hands the wakers of completed operations to the reaper, or wakes
-    /// them at once when there is none.
-    fn deliver(&self, wakers: Vec<Waker>) {
+    /// them at once when there is none. Leaves `wakers` empty.
+    fn deliver(&self, wakers: &mut Vec<Waker>) {
         if wakers.is_empty() {
             return;
         }
-        let wakers = {
+        let alive = {
             let mut reaper = self.reaper.lock().unwrap_or_else(|e| e.into_inner());
             if reaper.alive {
-                reaper.wakes.extend(wakers);
-                None
-            } else {
-                Some(wakers)
+                reaper.wakes.extend(wakers.drain(..));
             }
+            reaper.alive
         };
-        match wakers {
-            Some(wakers) => wakers.into_iter().for_each(Waker::wake),
-            None => {
-                if !self.work_requested.swap(true, Ordering::AcqRel) {
-                    let waiting = self
-                        .reaper
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .waiting
-                        .take();
-                    if let Some(waker) = waiting {
-                        waker.wake();
-                    }
-                }
+        if !alive {
+            wakers.drain(..).for_each(Waker::wake);
+        } else if !self.work_requested.swap(true, Ordering::AcqRel) {
+            let waiting = self
+                .reaper
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .waiting
+                .take();
+            if let Some(waker) = waiting {
+                waker.wake();
             }
         }
     }
@@ -459,13 +480,16 @@ impl Ring {
     /// Reaper side: wakes the next batch of tasks whose operations completed;
     /// returns how many, and whether more are left.
     pub(crate) fn wake_batch(&self) -> (usize, bool) {
-        let (batch, more): (Vec<Waker>, bool) = {
+        let mut batch = take_scratch();
+        let more = {
             let mut reaper = self.reaper.lock().unwrap_or_else(|e| e.into_inner());
             let n = reaper.wakes.len().min(WAKE_BATCH);
-            (reaper.wakes.drain(..n).collect(), !reaper.wakes.is_empty())
+            batch.extend(reaper.wakes.drain(..n));
+            !reaper.wakes.is_empty()
         };
         let n = batch.len();
-        batch.into_iter().for_each(Waker::wake);
+        batch.drain(..).for_each(Waker::wake);
+        give_scratch(batch);
         (n, more)
     }
 
