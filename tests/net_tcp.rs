@@ -194,3 +194,54 @@ async fn socket_options_and_std_conversions() -> io::Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_try_io_and_peek_agree() -> io::Result<()> {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        let (server, _) = listener.accept().await?;
+
+        // Nothing sent yet: try_read would block.
+        let mut buf = [0u8; 64];
+        let err = server.try_read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+
+        // Writable at once, and try_write then accepts bytes.
+        client.writable().await?;
+        let ready = client.ready(tokio::io::Interest::WRITABLE).await?;
+        assert!(ready.is_writable());
+        assert_eq!(client.try_write(b"hello ")?, 6);
+        client.write_all(b"world").await?;
+        client.flush().await?;
+
+        // Peek shows bytes without consuming them.
+        let n = server.peek(&mut buf).await?;
+        assert!(
+            n > 0 && b"hello world".starts_with(&buf[..n]),
+            "peeked {:?}",
+            &buf[..n]
+        );
+
+        // Readable, then try_read returns what peek saw and the rest follows.
+        let mut got = Vec::new();
+        while got.len() < 11 {
+            server.readable().await?;
+            match server.try_read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        assert_eq!(got, b"hello world");
+
+        // End of stream: readable, and try_read returns 0.
+        client.shutdown().await?;
+        server.readable().await?;
+        let mut tail = bytes::BytesMut::with_capacity(16);
+        assert_eq!(server.try_read_buf(&mut tail)?, 0);
+        Ok(())
+    })
+    .await
+}

@@ -62,9 +62,31 @@ impl Pending {
     }
 }
 
+impl ReadState {
+    /// Copies received bytes into `buf` (consuming them if `consume`);
+    /// returns how many. Copies nothing at end of stream.
+    fn copy_out(&mut self, buf: &mut ReadBuf<'_>, consume: bool) -> usize {
+        let Some((pending, pos)) = &mut self.current else {
+            return 0;
+        };
+        let bytes = &pending.bytes()[*pos..];
+        let n = bytes.len().min(buf.remaining());
+        buf.put_slice(&bytes[..n]);
+        if consume {
+            *pos += n;
+            if *pos == pending.bytes().len() {
+                self.current = None;
+            }
+        }
+        n
+    }
+}
+
 #[derive(Default)]
 struct WriteState {
     inflight: Option<Op<Send<Vec<u8>>>>,
+    /// A send error not reported yet.
+    error: Option<io::Error>,
     /// The last send's buffer, reused for the next.
     spare: Option<Vec<u8>>,
 }
@@ -91,19 +113,53 @@ impl UringStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
         let mut st = lock(&self.read);
-        loop {
-            if let Some((pending, pos)) = &mut st.current {
-                let bytes = &pending.bytes()[*pos..];
-                let n = bytes.len().min(buf.remaining());
-                buf.put_slice(&bytes[..n]);
-                *pos += n;
-                if *pos == pending.bytes().len() {
-                    st.current = None;
-                }
-                return Poll::Ready(Ok(()));
+        ready!(self.poll_fill(&mut st, cx))?;
+        st.copy_out(buf, true);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Like `poll_read`, but the bytes stay to be read again.
+    pub(crate) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let mut st = lock(&self.read);
+        ready!(self.poll_fill(&mut st, cx))?;
+        Poll::Ready(Ok(st.copy_out(buf, false)))
+    }
+
+    /// Ready once shardio holds received bytes for this stream (or it saw
+    /// end of stream or an error): a read then returns without waiting.
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.read);
+        self.poll_fill(&mut st, cx)
+    }
+
+    /// Reads bytes already received, or fails with `WouldBlock` (arming the
+    /// receive so that [`poll_read_ready`](Self::poll_read_ready) will see
+    /// the next ones).
+    pub(crate) fn try_read(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        let mut st = lock(&self.read);
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.poll_fill(&mut st, &mut cx) {
+            Poll::Ready(Ok(())) => {
+                st.copy_out(buf, true);
+                Ok(())
             }
-            if st.eof || buf.remaining() == 0 {
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// Waits until `st.current` holds bytes or `st.eof` is set.
+    fn poll_fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if st.current.is_some() || st.eof {
                 return Poll::Ready(Ok(()));
             }
             if let Some(op) = &mut st.single {
@@ -160,6 +216,9 @@ impl UringStream {
 
     /// Completes the send in flight, if any; its error surfaces here.
     fn poll_inflight(&self, st: &mut WriteState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = st.error.take() {
+            return Poll::Ready(Err(e));
+        }
         while let Some(op) = &mut st.inflight {
             let (res, mut buf) = ready!(Pin::new(op).poll(cx));
             st.inflight = None;
@@ -235,6 +294,27 @@ impl UringStream {
                 st.inflight = Some(op);
                 Poll::Ready(Ok(n))
             }
+        }
+    }
+
+    /// Ready once no send is in flight: a write is then accepted at once.
+    /// The error of the last send, if any, is reported by the next write.
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.write);
+        if let Err(e) = ready!(self.poll_inflight(&mut st, cx)) {
+            // Writable, and the next write reports what went wrong.
+            st.error = Some(e);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes without waiting, or fails with `WouldBlock` while a send is
+    /// in flight.
+    pub(crate) fn try_write(&self, data: &[u8]) -> io::Result<usize> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.poll_write(&mut cx, data) {
+            Poll::Ready(res) => res,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 

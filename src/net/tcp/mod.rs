@@ -1,3 +1,4 @@
 pub(crate) mod listener;
 pub(crate) mod split;
 pub(crate) mod stream;
+mod stream_ready;
