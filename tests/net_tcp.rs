@@ -245,3 +245,49 @@ async fn readiness_try_io_and_peek_agree() -> io::Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incoming_and_owned_buffer_io() -> io::Result<()> {
+    use futures::StreamExt;
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let clients = tokio::spawn(async move {
+            let mut streams = Vec::new();
+            for i in 0..20u8 {
+                let s = TcpStream::connect(addr).await?;
+                let (res, _) = s.write_all_owned(vec![i; 3]).await;
+                res?;
+                streams.push(s);
+            }
+            io::Result::Ok(streams)
+        });
+        let mut incoming = listener.incoming();
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let stream = incoming.next().await.expect("stream continues")?;
+            let (res, buf) = stream.read_owned(Vec::with_capacity(8)).await;
+            assert_eq!(res?, 3, "three bytes from one client write");
+            assert!(buf.iter().all(|&b| b == buf[0]));
+            seen.push(buf[0]);
+        }
+        drop(incoming);
+        seen.sort_unstable();
+        assert_eq!(seen, (0..20).collect::<Vec<u8>>());
+        drop(clients.await.expect("clients")?);
+
+        // Owned writes and AsyncWrite writes keep their order.
+        let mut client = TcpStream::connect(addr).await?;
+        let (mut conn, _) = listener.accept().await?;
+        client.write_all(b"one ").await?;
+        let (res, _) = client.write_all_owned(b"two ".to_vec()).await;
+        res?;
+        client.write_all(b"three").await?;
+        client.shutdown().await?;
+        let mut got = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut conn, &mut got).await?;
+        assert_eq!(got, "one two three");
+        Ok(())
+    })
+    .await
+}

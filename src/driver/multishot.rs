@@ -104,6 +104,16 @@ impl<T: MultishotKind> Multishot<T> {
     }
 }
 
+impl<T: MultishotKind> Multishot<T> {
+    /// The operation's data (e.g. to re-arm a like one).
+    pub(crate) fn data_ref(&self) -> &T {
+        match &self.data {
+            Some(data) => data,
+            None => unreachable!("multishot data is present until the stream is dropped"),
+        }
+    }
+}
+
 impl<T: MultishotKind> Stream for Multishot<T> {
     type Item = io::Result<T::Item>;
 

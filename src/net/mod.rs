@@ -13,6 +13,7 @@
 mod stream_io;
 mod tcp;
 
+pub use tcp::incoming::Incoming;
 pub use tcp::listener::TcpListener;
 pub use tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::stream::TcpStream;

@@ -156,6 +156,25 @@ impl UringStream {
         }
     }
 
+    /// Waits for received bytes and copies them into the start of `buf`
+    /// (consuming them); 0 at end of stream.
+    pub(crate) fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let mut st = lock(&self.read);
+        ready!(self.poll_fill(&mut st, cx))?;
+        let mut buf = ReadBuf::uninit(dst);
+        Poll::Ready(Ok(st.copy_out(&mut buf, true)))
+    }
+
+    /// Waits until no send is in flight, reporting its error if it failed.
+    pub(crate) fn poll_send_idle(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.write);
+        self.poll_inflight(&mut st, cx)
+    }
+
     /// Waits until `st.current` holds bytes or `st.eof` is set.
     fn poll_fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {

@@ -2,6 +2,7 @@
 //! means, and its blocking equivalent for the fallback path.
 
 pub(crate) mod accept;
+pub(crate) mod accept_multi;
 pub(crate) mod connect;
 pub(crate) mod fsync;
 pub(crate) mod nop;

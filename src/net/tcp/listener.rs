@@ -171,6 +171,14 @@ impl TcpListener {
     fn sock(&self) -> SockRef<'_> {
         SockRef::from(self)
     }
+
+    /// The listening socket, when it is on the io_uring path.
+    pub(crate) fn uring_fd(&self) -> Option<&Arc<OwnedFd>> {
+        match &self.inner {
+            Inner::Uring { fd, .. } => Some(fd),
+            Inner::Epoll(_) => None,
+        }
+    }
 }
 
 use std::future::Future as _;
