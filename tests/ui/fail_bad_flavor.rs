@@ -1,0 +1,2 @@
+#[shardio::main(flavor = "single")]
+async fn main() {}

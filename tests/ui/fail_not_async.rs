@@ -1,0 +1,2 @@
+#[shardio::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[shardio::main(threads = 2)]
+async fn main() {}

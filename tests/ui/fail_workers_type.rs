@@ -1,0 +1,2 @@
+#[shardio::main(worker_threads = "two")]
+async fn main() {}

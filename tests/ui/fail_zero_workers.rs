@@ -1,0 +1,2 @@
+#[shardio::main(worker_threads = 0)]
+async fn main() {}
