@@ -37,7 +37,7 @@ pub mod net;
 mod ops;
 mod runtime;
 
-pub use metrics::{metrics, Metrics, RingInfo, WorkerGroupInfo};
+pub use metrics::{Metrics, RingInfo, WorkerGroupInfo, metrics};
 pub use ops::nop::nop;
 pub use runtime::builder_ext::BuilderExt;
 pub use runtime::config::Config;

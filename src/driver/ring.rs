@@ -175,7 +175,19 @@ impl Ring {
                 builder.setup_sqpoll(idle_ms).setup_attach_wq(to);
             }
         }
-        let uring = builder.build(config.ring_entries)?;
+        let uring = match builder.build(config.ring_entries) {
+            // Kernels before 5.19 lack COOP_TASKRUN: a plain ring without it.
+            Err(e)
+                if e.raw_os_error() == Some(libc::EINVAL)
+                    && matches!(placement, Placement::Plain) =>
+            {
+                IoUring::builder()
+                    .setup_cqsize(config.cq_entries)
+                    .setup_clamp()
+                    .build(config.ring_entries)?
+            }
+            other => other?,
+        };
         configure_iowq(&uring, config, placement);
         // SAFETY: eventfd(2) has no memory-safety preconditions.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };

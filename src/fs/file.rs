@@ -4,13 +4,13 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::BufResult;
 use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::Op;
 use crate::ops::fsync::Fsync;
 use crate::ops::open::OpenAt;
 use crate::ops::read_at::ReadAt;
 use crate::ops::write_at::WriteAt;
-use crate::BufResult;
 
 /// An open file whose reads and writes go through io_uring.
 ///
@@ -147,6 +147,8 @@ impl AsFd for File {
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File").field("fd", &self.fd.as_raw_fd()).finish()
+        f.debug_struct("File")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
     }
 }
