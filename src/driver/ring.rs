@@ -616,7 +616,10 @@ impl Inner {
                     return;
                 }
             }
-            if self.backlog.is_empty() {
+            // Done when nothing is left to submit and the kernel holds no
+            // overflowed completions (those need another enter to move into
+            // the CQ, now that the reap above made room).
+            if self.backlog.is_empty() && !self.uring.submission().cq_overflow() {
                 return;
             }
         }

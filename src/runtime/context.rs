@@ -70,15 +70,16 @@ pub(crate) fn fallback_reason() -> Option<FallbackReason> {
 
 /// The driver for an operation started on this thread now.
 pub(crate) fn current() -> io::Result<Driver> {
-    if global_fallback().is_some() {
-        return Ok(Driver::Fallback);
-    }
+    // A runtime is needed on either path (the fallback uses its blocking pool).
     let handle = Handle::try_current().map_err(|_| {
         io::Error::other(
             "shardio: this operation must run inside a Tokio runtime (for example under \
              #[shardio::main] or #[tokio::main]); no runtime is running on this thread",
         )
     })?;
+    if global_fallback().is_some() {
+        return Ok(Driver::Fallback);
+    }
     let id = handle.id();
     let found = RINGS.try_with(|rings| {
         let mut rings = rings.borrow_mut();

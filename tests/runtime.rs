@@ -1,0 +1,141 @@
+//! Attaching shardio to Tokio runtimes: the builder extension, composed user
+//! hooks, hand-wired hooks, plain runtimes, configuration errors, fallback.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use shardio::{BuilderExt, Config};
+
+#[derive(Default)]
+struct Counts {
+    start: AtomicUsize,
+    stop: AtomicUsize,
+    park: AtomicUsize,
+    unpark: AtomicUsize,
+}
+
+/// Parks and wakes the workers a few times with real I/O in between.
+async fn work() -> io::Result<()> {
+    for _ in 0..5 {
+        let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(shardio::nop())).collect();
+        for task in tasks {
+            task.await.map_err(io::Error::other)??;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+#[test]
+fn user_hooks_passed_through_config_still_run() -> io::Result<()> {
+    let counts = Arc::new(Counts::default());
+    let (a, b, c, d) = (
+        Arc::clone(&counts),
+        Arc::clone(&counts),
+        Arc::clone(&counts),
+        Arc::clone(&counts),
+    );
+    let config = Config::default()
+        .on_thread_start(move || drop(a.start.fetch_add(1, Ordering::Relaxed)))
+        .on_thread_stop(move || drop(b.stop.fetch_add(1, Ordering::Relaxed)))
+        .on_thread_park(move || drop(c.park.fetch_add(1, Ordering::Relaxed)))
+        .on_thread_unpark(move || drop(d.unpark.fetch_add(1, Ordering::Relaxed)));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .shardio(config)
+        .build()?;
+    rt.block_on(work())?;
+    drop(rt);
+    for (name, n) in [
+        ("start", &counts.start),
+        ("stop", &counts.stop),
+        ("park", &counts.park),
+        ("unpark", &counts.unpark),
+    ] {
+        assert!(
+            n.load(Ordering::Relaxed) > 0,
+            "the user's on_thread_{name} ran"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn hooks_wired_by_hand_work() -> io::Result<()> {
+    let hooks = shardio::hooks::Hooks::new(Config::default());
+    let (start, stop, park, unpark) = (hooks.clone(), hooks.clone(), hooks.clone(), hooks);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || start.thread_start())
+        .on_thread_stop(move || stop.thread_stop())
+        .on_thread_park(move || park.thread_park())
+        .on_thread_unpark(move || unpark.thread_unpark())
+        .build()?;
+    rt.block_on(work())
+}
+
+#[test]
+fn plain_tokio_runtimes_need_no_extension() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(work())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(work())
+}
+
+#[test]
+fn invalid_configuration_is_an_error_where_it_is_written() {
+    for entries in [0, 40_000] {
+        let err = Config::default().ring_entries(entries).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("ring_entries"), "{err}");
+    }
+    assert!(Config::default().ring_entries(1024).is_ok());
+}
+
+#[test]
+fn forced_fallback_by_config_runs_ops_on_the_fallback_path() -> io::Result<()> {
+    let before = shardio::metrics().ops_fallback;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(Config::default().force_fallback(true))
+        .build()?;
+    rt.block_on(work())?;
+    let after = shardio::metrics();
+    assert!(after.ops_fallback >= before + 40, "{after:?}");
+    assert!(after.fallback_active);
+    assert!(
+        after
+            .fallback_reason
+            .is_some_and(|r| r.contains("force_fallback") || r.contains("SHARDIO_FORCE_FALLBACK"))
+    );
+    Ok(())
+}
+
+#[test]
+fn metrics_say_which_path_is_active_and_why() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(Config::default())
+        .build()?;
+    rt.block_on(shardio::nop())?;
+    let m = shardio::metrics();
+    let forced = std::env::var("SHARDIO_FORCE_FALLBACK").is_ok_and(|v| v == "1");
+    if forced {
+        assert!(m.fallback_active);
+        let reason = m.fallback_reason.expect("a reason");
+        assert!(reason.contains("SHARDIO_FORCE_FALLBACK"), "{reason}");
+    } else if !m.fallback_active {
+        // io_uring works on this machine: rings exist and ops went through them.
+        assert!(m.rings_created > 0 && m.ops_submitted > 0, "{m:?}");
+        assert!(m.fallback_reason.is_none());
+    }
+    Ok(())
+}
