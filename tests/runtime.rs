@@ -37,10 +37,18 @@ fn user_hooks_passed_through_config_still_run() -> io::Result<()> {
         Arc::clone(&counts),
     );
     let config = Config::default()
-        .on_thread_start(move || drop(a.start.fetch_add(1, Ordering::Relaxed)))
-        .on_thread_stop(move || drop(b.stop.fetch_add(1, Ordering::Relaxed)))
-        .on_thread_park(move || drop(c.park.fetch_add(1, Ordering::Relaxed)))
-        .on_thread_unpark(move || drop(d.unpark.fetch_add(1, Ordering::Relaxed)));
+        .on_thread_start(move || {
+            a.start.fetch_add(1, Ordering::Relaxed);
+        })
+        .on_thread_stop(move || {
+            b.stop.fetch_add(1, Ordering::Relaxed);
+        })
+        .on_thread_park(move || {
+            c.park.fetch_add(1, Ordering::Relaxed);
+        })
+        .on_thread_unpark(move || {
+            d.unpark.fetch_add(1, Ordering::Relaxed);
+        });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
