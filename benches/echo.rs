@@ -10,7 +10,10 @@
 //!
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
 //! run one side / one case (for profiling), `SHARDIO_BENCH_METRICS=1` prints
-//! `shardio::metrics()` after it, `SHARDIO_BENCH_DIAG=1` prints fairness.
+//! `shardio::metrics()` after it, `SHARDIO_BENCH_DIAG=1` prints fairness,
+//! `SHARDIO_BENCH_ASYNC_WORKERS=1` compares shardio's symmetric mode with
+//! `Config::async_workers` on the client's CPU (application-thread CPU vs
+//! total CPU per request).
 
 use std::io;
 use std::net::SocketAddr;
@@ -74,6 +77,25 @@ fn main() -> io::Result<()> {
             }
             continue;
         }
+        if std::env::var_os("SHARDIO_BENCH_ASYNC_WORKERS").is_some() {
+            // Symmetric vs async-worker mode (issue 6): application-thread
+            // CPU vs total CPU (with io_uring's kernel threads) per request.
+            let sym = run_case(Server::Shardio, conns, size, measure, syscall_id)?;
+            let aw = run_case(
+                Server::ShardioAsyncWorkers,
+                conns,
+                size,
+                measure,
+                syscall_id,
+            )?;
+            for (name, r) in [("symmetric", &sym), ("async_workers(1)", &aw)] {
+                println!(
+                    "{conns} x {size} B {name:<17} {:>9.0} req/s  app-thread {:>5.2} µs/req  total {:>5.2} µs/req  p99 {:>7.1} µs",
+                    r.rps, r.app_cpu_us_per_req, r.cpu_us_per_req, r.p99_us
+                );
+            }
+            continue;
+        }
         let tokio = run_case(Server::Tokio, conns, size, measure, syscall_id)?;
         let shardio = run_case(Server::Shardio, conns, size, measure, syscall_id)?;
         let label = format!("{conns} x {size} B");
@@ -116,6 +138,9 @@ fn diag() -> bool {
 enum Server {
     Tokio,
     Shardio,
+    /// shardio with `async_workers` on the client's CPU: the SQ-poll thread
+    /// and io-wq run there, the Tokio worker stays on the server CPU.
+    ShardioAsyncWorkers,
 }
 
 struct Outcome {
@@ -123,6 +148,8 @@ struct Outcome {
     p50_us: f64,
     p99_us: f64,
     cpu_us_per_req: f64,
+    /// CPU of the Tokio worker threads alone (without io_uring's kernel threads).
+    app_cpu_us_per_req: f64,
     syscalls_per_req: Option<f64>,
 }
 
@@ -237,6 +264,13 @@ fn server_runtime(kind: Server, tids: Arc<Mutex<Vec<i32>>>) -> io::Result<tokio:
             use shardio::BuilderExt;
             builder.shardio(shardio::Config::default().on_thread_start(record));
         }
+        Server::ShardioAsyncWorkers => {
+            use shardio::BuilderExt;
+            let config = shardio::Config::default()
+                .async_workers(&CLIENT_CPU.to_string())?
+                .on_thread_start(record);
+            builder.shardio(config);
+        }
     }
     builder.build()
 }
@@ -303,7 +337,7 @@ fn run_case(
                 tokio::spawn(serve_tokio(l, Arc::clone(&stop)));
                 io::Result::Ok(a)
             }
-            Server::Shardio => {
+            Server::Shardio | Server::ShardioAsyncWorkers => {
                 // Bind on a worker so the listener lives on the worker's ring.
                 let stop = Arc::clone(&stop);
                 tokio::spawn(async move {
@@ -399,8 +433,9 @@ fn run_case(
     // Server-side accounting over the measured window (approximately: the
     // client's warm-up is excluded by starting after it).
     std::thread::sleep(Duration::from_millis(300));
+    let app_tids: Vec<i32> = tids.lock().unwrap().clone();
     let server_tids: Vec<i32> = {
-        let mut t = tids.lock().unwrap().clone();
+        let mut t = app_tids.clone();
         t.extend(io_uring_threads());
         t
     };
@@ -413,8 +448,10 @@ fn run_case(
         })
         .unwrap_or_default();
     let cpu_before: u64 = server_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
+    let app_before: u64 = app_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
     let (count, mut lat, elapsed) = client.join().expect("client thread")?;
     let cpu_after: u64 = server_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
+    let app_after: u64 = app_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
     let syscalls: u64 = counters.iter().map(SyscallCounter::read).sum();
     stop.store(true, Ordering::Relaxed);
     drop(rt);
@@ -433,6 +470,7 @@ fn run_case(
         p50_us: pct(0.50),
         p99_us: pct(0.99),
         cpu_us_per_req: (cpu_after - cpu_before) as f64 / ticks_per_sec * 1e6 / requests,
+        app_cpu_us_per_req: (app_after - app_before) as f64 / ticks_per_sec * 1e6 / requests,
         syscalls_per_req: (!counters.is_empty()).then(|| syscalls as f64 / requests),
     })
 }

@@ -2,7 +2,8 @@
 //! `tokio::fs` (its blocking pool) vs `std` `pread` on one thread, at 1 and
 //! 64 concurrent tasks, in one run. Prints ops/s, CPU µs per op (getrusage,
 //! whole process) and the ratios. `cargo bench --bench read`; set
-//! `SHARDIO_BENCH_SECS` for the time per case (default 2).
+//! `SHARDIO_BENCH_SECS` for the time per case (default 2), and
+//! `SHARDIO_BENCH_ASYNC_WORKERS=1` to run shardio with `async_workers("1")`.
 
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -119,9 +120,39 @@ fn runtime(shardio: bool) -> io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(1).enable_all();
     if shardio {
-        shardio::BuilderExt::shardio(&mut builder, shardio::Config::default());
+        let mut config = shardio::Config::default().on_thread_start(|| {
+            // SAFETY: gettid has no preconditions.
+            APP_TID.store(unsafe { libc::gettid() } as u64, Ordering::Relaxed);
+        });
+        if async_workers() {
+            config = config.async_workers("1")?.pin_workers("0")?;
+        }
+        shardio::BuilderExt::shardio(&mut builder, config);
     }
     builder.build()
+}
+
+/// The shardio runtime's worker thread, for its own CPU time.
+static APP_TID: AtomicU64 = AtomicU64::new(0);
+
+/// `SHARDIO_BENCH_ASYNC_WORKERS=1`: shardio with `async_workers("1")` and its
+/// worker pinned to CPU 0 (issue 6), reporting the worker's own CPU per op.
+fn async_workers() -> bool {
+    std::env::var_os("SHARDIO_BENCH_ASYNC_WORKERS").is_some()
+}
+
+/// CPU time of one thread of this process.
+fn thread_cpu(tid: u64) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Duration::from_secs_f64(ticks as f64 / hz)
 }
 
 fn run_tokio(
@@ -197,10 +228,19 @@ fn run_shardio(
             }));
         }
         let (start, cpu0) = (Instant::now(), cpu_time());
+        let app0 = thread_cpu(APP_TID.load(Ordering::Relaxed));
         let before = count.load(Ordering::Relaxed);
         tokio::time::sleep(time).await;
         let ops = count.load(Ordering::Relaxed) - before;
         let rate = measure(ops, start.elapsed(), cpu_time() - cpu0);
+        if async_workers() {
+            let app = thread_cpu(APP_TID.load(Ordering::Relaxed)) - app0;
+            println!(
+                "  shardio, {tasks} tasks: worker thread {:.2} µs/op, whole process {:.2} µs/op",
+                app.as_secs_f64() * 1e6 / ops.max(1) as f64,
+                rate.cpu_us
+            );
+        }
         stop.store(true, Ordering::Relaxed);
         for h in handles {
             h.await.expect("task")?;
