@@ -368,3 +368,102 @@ fn tokio_rustls_over_shardio_streams_on_a_shardio_runtime() -> io::Result<()> {
         Ok(())
     }))
 }
+
+/// tonic's `Connected` for shardio's stream (a newtype, as the orphan rule
+/// requires in a user's crate too).
+struct GrpcConn(TcpStream);
+
+impl tonic::transport::server::Connected for GrpcConn {
+    type ConnectInfo = Option<SocketAddr>;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.0.peer_addr().ok()
+    }
+}
+
+impl tokio::io::AsyncRead for GrpcConn {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for GrpcConn {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tonic_server_with_incoming_and_client_with_connector() -> io::Result<()> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("shardio.Echo", tonic_health::ServingStatus::Serving)
+            .await;
+        let incoming = futures::stream::unfold(listener, |listener| async move {
+            let conn = listener.accept().await.map(|(stream, _)| GrpcConn(stream));
+            Some((conn, listener))
+        });
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(health)
+                .serve_with_incoming(incoming),
+        );
+
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(io::Error::other)?
+            .connect_with_connector(tower::service_fn(move |_: hyper::Uri| async move {
+                TcpStream::connect(addr).await.map(TokioIo::new)
+            }))
+            .await
+            .map_err(io::Error::other)?;
+        let mut client = HealthClient::new(channel);
+        for _ in 0..20 {
+            let resp = client
+                .check(HealthCheckRequest {
+                    service: "shardio.Echo".into(),
+                })
+                .await
+                .map_err(io::Error::other)?;
+            assert_eq!(resp.into_inner().status, ServingStatus::Serving as i32);
+        }
+        let missing = client
+            .check(HealthCheckRequest {
+                service: "nope".into(),
+            })
+            .await
+            .expect_err("unknown service");
+        assert_eq!(missing.code(), tonic::Code::NotFound);
+        server.abort();
+        Ok(())
+    })
+    .await
+}
