@@ -69,6 +69,8 @@ async fn hyper_http1_server_and_client() -> io::Result<()> {
             let req = Request::post(format!("http://{addr}/echo/{i}"))
                 .body(Full::new(Bytes::from(body.clone())))
                 .map_err(io::Error::other)?;
+            // HTTP/1: one request at a time; wait until the connection is free.
+            sender.ready().await.map_err(io::Error::other)?;
             let resp = sender.send_request(req).await.map_err(io::Error::other)?;
             assert!(resp.status().is_success());
             let got = resp
@@ -219,6 +221,7 @@ async fn axum_serve_on_a_shardio_listener_with_connect_info() -> io::Result<()> 
             .map_err(io::Error::other)?;
         tokio::spawn(conn);
         let mut call = async |req: Request<Full<Bytes>>| -> io::Result<String> {
+            sender.ready().await.map_err(io::Error::other)?;
             let resp = sender.send_request(req).await.map_err(io::Error::other)?;
             assert!(resp.status().is_success(), "{}", resp.status());
             let body = resp
