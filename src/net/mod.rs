@@ -10,13 +10,16 @@
 //! Where io_uring is not in use (see [`metrics()`](crate::metrics)) the same
 //! types wrap Tokio's epoll-based ones.
 
+mod poll_io;
 mod stream_io;
 mod tcp;
+mod udp;
 
 pub use tcp::incoming::Incoming;
 pub use tcp::listener::TcpListener;
 pub use tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::stream::TcpStream;
+pub use udp::UdpSocket;
 
 /// Tokio's address resolution trait, accepted wherever Tokio accepts it.
 pub use tokio::net::ToSocketAddrs;

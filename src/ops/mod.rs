@@ -7,6 +7,7 @@ pub(crate) mod connect;
 pub(crate) mod fsync;
 pub(crate) mod nop;
 pub(crate) mod open;
+pub(crate) mod poll;
 pub(crate) mod read_at;
 pub(crate) mod recv;
 pub(crate) mod recv_multi;

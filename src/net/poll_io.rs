@@ -1,0 +1,138 @@
+//! Readiness through io_uring for sockets used with non-blocking system calls
+//! (datagram sockets): Tokio's borrowed-buffer API and its cancel safety
+//! exactly, since data is only ever received into the caller's buffer while
+//! the caller is there.
+//!
+//! An I/O call first tries the system call; only on `WouldBlock` does it wait
+//! for a single-shot `POLL_ADD` on the ring. One poll per direction is in
+//! flight per socket, shared by every task waiting in that direction, and its
+//! completion wakes them all.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker, ready};
+
+use crate::driver::Op;
+use crate::ops::poll::PollAdd;
+
+/// Which readiness.
+#[derive(Clone, Copy)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+pub(crate) struct PollIo<S: AsRawFd + Send + Sync + 'static> {
+    sock: Arc<S>,
+    read: Mutex<Waiting<S>>,
+    write: Mutex<Waiting<S>>,
+}
+
+struct Waiting<S: AsRawFd + Send + Sync + 'static> {
+    op: Option<Op<PollAdd<S>>>,
+    waiters: Arc<Waiters>,
+}
+
+/// Every task waiting for one direction; the poll op wakes them all.
+#[derive(Default)]
+struct Waiters(Mutex<Vec<Waker>>);
+
+impl Wake for Waiters {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let wakers = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
+    pub(crate) fn new(sock: S) -> PollIo<S> {
+        let waiting = || {
+            Mutex::new(Waiting {
+                op: None,
+                waiters: Arc::default(),
+            })
+        };
+        PollIo {
+            sock: Arc::new(sock),
+            read: waiting(),
+            write: waiting(),
+        }
+    }
+
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.sock
+    }
+
+    /// Ready when the socket is (or was, since the last wait) ready in
+    /// `dir`; a following system call may still say `WouldBlock`.
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let (slot, events) = match dir {
+            Direction::Read => (&self.read, libc::POLLIN),
+            Direction::Write => (&self.write, libc::POLLOUT),
+        };
+        let mut waiting = lock(slot);
+        {
+            let mut waiters = lock(&waiting.waiters.0);
+            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                waiters.push(cx.waker().clone());
+            }
+        }
+        let shared = Waker::from(Arc::clone(&waiting.waiters));
+        let sock = Arc::clone(&self.sock);
+        let op = waiting
+            .op
+            .get_or_insert_with(|| Op::new(PollAdd { sock, events }));
+        let res = ready!(Pin::new(op).poll(&mut Context::from_waker(&shared)));
+        waiting.op = None;
+        // Everyone else waiting may try now too.
+        let others = std::mem::take(&mut *lock(&waiting.waiters.0));
+        others
+            .into_iter()
+            .filter(|w| !w.will_wake(cx.waker()))
+            .for_each(Waker::wake);
+        Poll::Ready(res.map(drop))
+    }
+
+    /// Runs the non-blocking `f` until it does not say `WouldBlock`,
+    /// waiting for readiness in `dir` between tries.
+    pub(crate) fn poll_io<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match f(&self.sock) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.poll_ready(dir, cx))?;
+                }
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// The async form of [`poll_io`](Self::poll_io).
+    pub(crate) async fn io<R>(
+        &self,
+        dir: Direction,
+        mut f: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_io(dir, cx, &mut f)).await
+    }
+
+    /// Waits for readiness in `dir`.
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_ready(dir, cx)).await
+    }
+}

@@ -1,0 +1,415 @@
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use tokio::io::{Interest, ReadBuf, Ready};
+
+use super::poll_io::{Direction, PollIo};
+use super::{ToSocketAddrs, each_addr};
+use crate::runtime::context;
+
+/// A UDP socket: Tokio's `UdpSocket`, with readiness from io_uring.
+///
+/// Datagram I/O uses non-blocking system calls into the caller's buffer;
+/// when one would block, the task waits for an io_uring poll of the socket.
+/// So the API is Tokio's to the letter (borrowed buffers, `&self` methods
+/// usable from many tasks at once) and so is its cancel safety: a datagram
+/// is only received into a buffer while its caller is there.
+///
+/// ```no_run
+/// use shardio::net::UdpSocket;
+///
+/// # async fn demo() -> std::io::Result<()> {
+/// let socket = UdpSocket::bind("127.0.0.1:0").await?;
+/// socket.send_to(b"ping", "127.0.0.1:9000").await?;
+/// let mut buf = [0u8; 1500];
+/// let (n, from) = socket.recv_from(&mut buf).await?;
+/// # let _ = (n, from);
+/// # Ok(())
+/// # }
+/// ```
+pub struct UdpSocket {
+    inner: Inner,
+}
+
+enum Inner {
+    Uring(PollIo<std::net::UdpSocket>),
+    Epoll(tokio::net::UdpSocket),
+}
+
+macro_rules! both {
+    ($self:ident, $s:ident => $uring:expr, $t:ident => $epoll:expr) => {
+        match &$self.inner {
+            Inner::Uring(io) => {
+                let $s = io.get_ref();
+                $uring
+            }
+            Inner::Epoll($t) => $epoll,
+        }
+    };
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (the first resolved address that binds).
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        each_addr(addr, |addr| async move {
+            UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
+        })
+        .await
+    }
+
+    /// Wraps a standard-library socket, setting it non-blocking. Must be
+    /// called inside a Tokio runtime.
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        let inner = if context::io_uring_active()? {
+            Inner::Uring(PollIo::new(socket))
+        } else {
+            Inner::Epoll(tokio::net::UdpSocket::from_std(socket)?)
+        };
+        Ok(UdpSocket { inner })
+    }
+
+    /// Turns this into a standard-library socket (non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        match self.inner {
+            Inner::Uring(io) => io.get_ref().try_clone(),
+            Inner::Epoll(s) => s.into_std(),
+        }
+    }
+
+    /// Connects the socket to `addr`: `send`/`recv` then use it.
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        each_addr(addr, |addr| async move {
+            both!(self, s => s.connect(addr), t => t.connect(addr).await)
+        })
+        .await
+    }
+
+    /// Sends to the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, nothing was sent.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        match &self.inner {
+            Inner::Uring(io) => io.io(Direction::Write, |s| s.send(buf)).await,
+            Inner::Epoll(t) => t.send(buf).await,
+        }
+    }
+
+    /// Receives from the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, no datagram was taken.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match &self.inner {
+            Inner::Uring(io) => io.io(Direction::Read, |s| s.recv(buf)).await,
+            Inner::Epoll(t) => t.recv(buf).await,
+        }
+    }
+
+    /// Sends to `target` (the first resolved address).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, nothing was sent.
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        let addr = tokio::net::lookup_host(target)
+            .await?
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+            })?;
+        match &self.inner {
+            Inner::Uring(io) => io.io(Direction::Write, |s| s.send_to(buf, addr)).await,
+            Inner::Epoll(t) => t.send_to(buf, addr).await,
+        }
+    }
+
+    /// Receives a datagram and the address it came from.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, no datagram was taken.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        match &self.inner {
+            Inner::Uring(io) => io.io(Direction::Read, |s| s.recv_from(buf)).await,
+            Inner::Epoll(t) => t.recv_from(buf).await,
+        }
+    }
+
+    /// Receives from the connected peer without taking the datagram.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match &self.inner {
+            Inner::Uring(io) => io.io(Direction::Read, |s| s.peek(buf)).await,
+            Inner::Epoll(t) => t.peek(buf).await,
+        }
+    }
+
+    /// Receives a datagram and its sender without taking it.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        match &self.inner {
+            Inner::Uring(io) => io.io(Direction::Read, |s| s.peek_from(buf)).await,
+            Inner::Epoll(t) => t.peek_from(buf).await,
+        }
+    }
+
+    /// The sender of the next datagram, without taking it.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        match &self.inner {
+            Inner::Uring(io) => {
+                io.io(Direction::Read, |s| s.peek_from(&mut []).map(|(_, a)| a))
+                    .await
+            }
+            Inner::Epoll(t) => t.peek_sender().await,
+        }
+    }
+
+    /// Polls to receive from the connected peer into `buf`.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
+                let n = s.recv(buf.initialize_unfilled())?;
+                buf.advance(n);
+                Ok(())
+            }),
+            Inner::Epoll(t) => t.poll_recv(cx, buf),
+        }
+    }
+
+    /// Polls to send to the connected peer.
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Write, cx, |s| s.send(buf)),
+            Inner::Epoll(t) => t.poll_send(cx, buf),
+        }
+    }
+
+    /// Polls to receive a datagram into `buf`; returns its sender.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
+                let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
+                buf.advance(n);
+                Ok(addr)
+            }),
+            Inner::Epoll(t) => t.poll_recv_from(cx, buf),
+        }
+    }
+
+    /// Polls to send `buf` to `target`.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Write, cx, |s| s.send_to(buf, target)),
+            Inner::Epoll(t) => t.poll_send_to(cx, buf, target),
+        }
+    }
+
+    /// Polls to peek at a datagram; returns its sender.
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
+                let (n, addr) = s.peek_from(buf.initialize_unfilled())?;
+                buf.advance(n);
+                Ok(addr)
+            }),
+            Inner::Epoll(t) => t.poll_peek_from(cx, buf),
+        }
+    }
+
+    /// Waits for any of the requested readiness (a following `try_*` call
+    /// may still say `WouldBlock`, as with Tokio).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        match &self.inner {
+            Inner::Uring(io) => {
+                std::future::poll_fn(|cx| {
+                    let mut ready = Ready::EMPTY;
+                    if interest.is_readable() {
+                        if let Poll::Ready(res) = io.poll_ready(Direction::Read, cx) {
+                            res?;
+                            ready |= Ready::READABLE;
+                        }
+                    }
+                    if interest.is_writable() {
+                        if let Poll::Ready(res) = io.poll_ready(Direction::Write, cx) {
+                            res?;
+                            ready |= Ready::WRITABLE;
+                        }
+                    }
+                    if ready.is_empty() {
+                        Poll::Pending
+                    } else {
+                        Poll::Ready(Ok(ready))
+                    }
+                })
+                .await
+            }
+            Inner::Epoll(t) => t.ready(interest).await,
+        }
+    }
+
+    /// Waits until the socket is readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        match &self.inner {
+            Inner::Uring(io) => io.ready(Direction::Read).await,
+            Inner::Epoll(t) => t.readable().await,
+        }
+    }
+
+    /// Waits until the socket is writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        match &self.inner {
+            Inner::Uring(io) => io.ready(Direction::Write).await,
+            Inner::Epoll(t) => t.writable().await,
+        }
+    }
+
+    /// Sends to the connected peer without waiting.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        both!(self, s => s.send(buf), t => t.try_send(buf))
+    }
+
+    /// Receives from the connected peer without waiting.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        both!(self, s => s.recv(buf), t => t.try_recv(buf))
+    }
+
+    /// Sends to `target` without waiting.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        both!(self, s => s.send_to(buf, target), t => t.try_send_to(buf, target))
+    }
+
+    /// Receives a datagram without waiting.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        both!(self, s => s.recv_from(buf), t => t.try_recv_from(buf))
+    }
+
+    /// Peeks at a datagram without waiting.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        both!(self, s => s.peek_from(buf), t => t.try_peek_from(buf))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        both!(self, s => s.local_addr(), t => t.local_addr())
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        both!(self, s => s.peer_addr(), t => t.peer_addr())
+    }
+
+    /// `SO_BROADCAST`.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        both!(self, s => s.broadcast(), t => t.broadcast())
+    }
+
+    /// Sets `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        both!(self, s => s.set_broadcast(on), t => t.set_broadcast(on))
+    }
+
+    /// `IP_MULTICAST_LOOP`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        both!(self, s => s.multicast_loop_v4(), t => t.multicast_loop_v4())
+    }
+
+    /// Sets `IP_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        both!(self, s => s.set_multicast_loop_v4(on), t => t.set_multicast_loop_v4(on))
+    }
+
+    /// `IP_MULTICAST_TTL`.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        both!(self, s => s.multicast_ttl_v4(), t => t.multicast_ttl_v4())
+    }
+
+    /// Sets `IP_MULTICAST_TTL`.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        both!(self, s => s.set_multicast_ttl_v4(ttl), t => t.set_multicast_ttl_v4(ttl))
+    }
+
+    /// `IPV6_MULTICAST_LOOP`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        both!(self, s => s.multicast_loop_v6(), t => t.multicast_loop_v6())
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        both!(self, s => s.set_multicast_loop_v6(on), t => t.set_multicast_loop_v6(on))
+    }
+
+    /// Joins an IPv4 multicast group on `interface`.
+    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        both!(self, s => s.join_multicast_v4(&multiaddr, &interface), t => t.join_multicast_v4(multiaddr, interface))
+    }
+
+    /// Joins an IPv6 multicast group on interface index `interface`.
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        both!(self, s => s.join_multicast_v6(multiaddr, interface), t => t.join_multicast_v6(multiaddr, interface))
+    }
+
+    /// Leaves an IPv4 multicast group.
+    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        both!(self, s => s.leave_multicast_v4(&multiaddr, &interface), t => t.leave_multicast_v4(multiaddr, interface))
+    }
+
+    /// Leaves an IPv6 multicast group.
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        both!(self, s => s.leave_multicast_v6(multiaddr, interface), t => t.leave_multicast_v6(multiaddr, interface))
+    }
+
+    /// `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        both!(self, s => s.ttl(), t => t.ttl())
+    }
+
+    /// Sets `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        both!(self, s => s.set_ttl(ttl), t => t.set_ttl(ttl))
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        both!(self, s => s.take_error(), t => t.take_error())
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        both!(self, s => s.as_raw_fd(), t => t.as_raw_fd())
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        both!(self, s => s.as_fd(), t => t.as_fd())
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .field("io_uring", &matches!(self.inner, Inner::Uring(_)))
+            .finish()
+    }
+}
