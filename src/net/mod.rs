@@ -10,16 +10,21 @@
 //! Where io_uring is not in use (see [`metrics()`](crate::metrics)) the same
 //! types wrap Tokio's epoll-based ones.
 
+#[macro_use]
+mod halves;
 mod poll_io;
 mod stream_io;
-mod tcp;
+pub mod tcp;
 mod udp;
+pub mod unix;
 
 pub use tcp::incoming::Incoming;
 pub use tcp::listener::TcpListener;
-pub use tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::stream::TcpStream;
 pub use udp::UdpSocket;
+pub use unix::datagram::UnixDatagram;
+pub use unix::listener::UnixListener;
+pub use unix::stream::UnixStream;
 
 /// Tokio's address resolution trait, accepted wherever Tokio accepts it.
 pub use tokio::net::ToSocketAddrs;

@@ -1,14 +1,11 @@
 use std::fmt;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::pin::Pin;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::driver::Op;
@@ -19,7 +16,7 @@ use crate::runtime::context;
 
 /// A TCP connection: Tokio's `TcpStream` on io_uring.
 ///
-/// Implements Tokio's [`AsyncRead`] and [`AsyncWrite`], so `AsyncReadExt`,
+/// Implements Tokio's [`AsyncRead`](tokio::io::AsyncRead) and [`AsyncWrite`](tokio::io::AsyncWrite), so `AsyncReadExt`,
 /// `AsyncWriteExt`, codecs, hyper and friends work on it unchanged.
 ///
 /// # Reads, writes and buffers
@@ -172,92 +169,22 @@ impl TcpStream {
     }
 }
 
+/// The local address of a TCP socket.
+pub(crate) fn local_ip(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<SocketAddr> {
+    ip(SockRef::from(&fd).local_addr()?)
+}
+
+/// The peer address of a connected TCP socket.
+pub(crate) fn peer_ip(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<SocketAddr> {
+    ip(SockRef::from(&fd).peer_addr()?)
+}
+
 pub(crate) fn ip(addr: socket2::SockAddr) -> io::Result<SocketAddr> {
     addr.as_socket()
         .ok_or_else(|| io::Error::other("socket has no IP address"))
 }
 
-/// Shared by the stream and its halves.
-pub(crate) fn poll_read(
-    inner: &mut Inner,
-    cx: &mut Context<'_>,
-    buf: &mut ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    match inner {
-        Inner::Uring(s) => s.poll_read(cx, buf),
-        Inner::Epoll(s) => Pin::new(s).poll_read(cx, buf),
-    }
-}
-
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read(&mut self.get_mut().inner, cx, buf)
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().inner {
-            Inner::Uring(s) => s.poll_write(cx, buf),
-            Inner::Epoll(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().inner {
-            Inner::Uring(s) => s.poll_write_vectored(cx, bufs),
-            Inner::Epoll(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            Inner::Uring(s) => s.poll_flush(cx),
-            Inner::Epoll(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            Inner::Uring(s) => s.poll_shutdown(cx),
-            Inner::Epoll(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        match &self.inner {
-            Inner::Uring(s) => s.as_raw_fd(),
-            Inner::Epoll(s) => s.as_raw_fd(),
-        }
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        match &self.inner {
-            Inner::Uring(s) => s.fd().as_fd(),
-            Inner::Epoll(s) => s.as_fd(),
-        }
-    }
-}
+stream_traits!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

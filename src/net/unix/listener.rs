@@ -1,0 +1,146 @@
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use socket2::SockRef;
+
+use super::stream::UnixStream;
+use super::{SocketAddr, local_addr_of, peer_addr_of};
+use crate::driver::Op;
+use crate::ops::accept::{Accept, accept_now};
+use crate::runtime::context;
+
+/// A Unix socket server: Tokio's `UnixListener` on io_uring.
+///
+/// ```no_run
+/// use shardio::net::UnixListener;
+///
+/// # async fn serve() -> std::io::Result<()> {
+/// let listener = UnixListener::bind("/tmp/shardio.sock")?;
+/// let (stream, _addr) = listener.accept().await?;
+/// # drop(stream);
+/// # Ok(())
+/// # }
+/// ```
+pub struct UnixListener {
+    inner: Inner,
+}
+
+enum Inner {
+    Uring {
+        fd: Arc<OwnedFd>,
+        accepting: Mutex<Option<Op<Accept>>>,
+    },
+    Epoll(tokio::net::UnixListener),
+}
+
+impl UnixListener {
+    /// Binds to `path` (which must not exist). Must be called inside a
+    /// Tokio runtime.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        Self::from_std(std::os::unix::net::UnixListener::bind(path)?)
+    }
+
+    /// Wraps a standard-library listener, setting it non-blocking.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        let inner = if context::io_uring_active()? {
+            Inner::Uring {
+                fd: Arc::new(OwnedFd::from(listener)),
+                accepting: Mutex::new(None),
+            }
+        } else {
+            Inner::Epoll(tokio::net::UnixListener::from_std(listener)?)
+        };
+        Ok(UnixListener { inner })
+    }
+
+    /// Turns this into a standard-library listener (non-blocking).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        match self.inner {
+            Inner::Uring { fd, .. } => Ok(std::os::unix::net::UnixListener::from(fd.try_clone()?)),
+            Inner::Epoll(l) => l.into_std(),
+        }
+    }
+
+    /// Accepts a connection.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a connection the kernel accepted for a dropped call is
+    /// closed, not handed out twice.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls to accept a connection.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        match &self.inner {
+            Inner::Uring { fd, accepting } => {
+                let mut slot = accepting.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    let coop = ready!(tokio::task::coop::poll_proceed(cx));
+                    if let Some((stream, _)) = accept_now(fd)? {
+                        coop.made_progress();
+                        let peer = peer_addr_of(stream.as_fd())?;
+                        return Poll::Ready(Ok((UnixStream::from_uring_fd(stream), peer)));
+                    }
+                }
+                let op = slot.get_or_insert_with(|| Op::new(Accept::new(Arc::clone(fd))));
+                let res = ready!(Pin::new(op).poll(cx));
+                *slot = None;
+                let (stream, _, _) = res?;
+                let peer = peer_addr_of(stream.as_fd())?;
+                Poll::Ready(Ok((UnixStream::from_uring_fd(stream), peer)))
+            }
+            Inner::Epoll(l) => {
+                let (stream, addr) = ready!(l.poll_accept(cx))?;
+                Poll::Ready(Ok((UnixStream::from_tokio(stream), addr)))
+            }
+        }
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        local_addr_of(self.as_fd())
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        SockRef::from(self).take_error()
+    }
+}
+
+use std::future::Future as _;
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        match &self.inner {
+            Inner::Uring { fd, .. } => fd.as_raw_fd(),
+            Inner::Epoll(l) => l.as_raw_fd(),
+        }
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.inner {
+            Inner::Uring { fd, .. } => fd.as_fd(),
+            Inner::Epoll(l) => l.as_fd(),
+        }
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}

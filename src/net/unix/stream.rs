@@ -1,0 +1,140 @@
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::Arc;
+
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use super::{SocketAddr, UCred, local_addr_of, peer_addr_of, peer_cred};
+use crate::driver::Op;
+use crate::net::stream_io::UringStream;
+use crate::ops::connect::Connect;
+use crate::runtime::context;
+
+/// A Unix stream socket: Tokio's `UnixStream` on io_uring, with the same
+/// reads, writes and buffer handling as [`TcpStream`](crate::net::TcpStream).
+///
+/// ```no_run
+/// use shardio::net::UnixStream;
+/// use tokio::io::AsyncWriteExt;
+///
+/// # async fn demo() -> std::io::Result<()> {
+/// let mut stream = UnixStream::connect("/run/my.sock").await?;
+/// stream.write_all(b"hello").await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct UnixStream {
+    pub(crate) inner: Inner,
+}
+
+pub(crate) enum Inner {
+    Uring(Arc<UringStream>),
+    Epoll(tokio::net::UnixStream),
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let path = path.as_ref();
+        if !context::io_uring_active()? {
+            return Ok(Self::from_tokio(
+                tokio::net::UnixStream::connect(path).await?,
+            ));
+        }
+        let addr = SockAddr::unix(path)?;
+        let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+        let fd = Arc::new(OwnedFd::from(socket));
+        Op::new(Connect {
+            fd: Arc::clone(&fd),
+            addr: Box::new(addr),
+        })
+        .await?;
+        let fd =
+            Arc::try_unwrap(fd).map_err(|_| io::Error::other("connect still holds the socket"))?;
+        Ok(Self::from_uring_fd(fd))
+    }
+
+    /// A pair of connected, unnamed sockets.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((Self::from_std(a)?, Self::from_std(b)?))
+    }
+
+    pub(crate) fn from_uring_fd(fd: OwnedFd) -> UnixStream {
+        UnixStream {
+            inner: Inner::Uring(Arc::new(UringStream::new(fd))),
+        }
+    }
+
+    pub(crate) fn from_tokio(stream: tokio::net::UnixStream) -> UnixStream {
+        UnixStream {
+            inner: Inner::Epoll(stream),
+        }
+    }
+
+    /// Wraps a standard-library stream, setting it non-blocking. Must be
+    /// called inside a Tokio runtime.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        if context::io_uring_active()? {
+            Ok(Self::from_uring_fd(OwnedFd::from(stream)))
+        } else {
+            Ok(Self::from_tokio(tokio::net::UnixStream::from_std(stream)?))
+        }
+    }
+
+    /// Turns this into a standard-library stream (non-blocking); data
+    /// shardio received but the caller did not read is dropped.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        match self.inner {
+            Inner::Uring(s) => Ok(std::os::unix::net::UnixStream::from(s.fd().try_clone()?)),
+            Inner::Epoll(s) => s.into_std(),
+        }
+    }
+
+    /// Splits into borrowed read and write halves.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits into owned halves; dropping the write half shuts writing down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        local_addr_of(self.as_fd())
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        peer_addr_of(self.as_fd())
+    }
+
+    /// The peer process's credentials.
+    pub fn peer_cred(&self) -> io::Result<UCred> {
+        peer_cred(self.as_fd())
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        SockRef::from(self).take_error()
+    }
+}
+
+stream_traits!(UnixStream);
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .field("io_uring", &matches!(self.inner, Inner::Uring(_)))
+            .finish()
+    }
+}
