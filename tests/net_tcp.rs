@@ -291,3 +291,44 @@ async fn incoming_and_owned_buffer_io() -> io::Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_socket_options_listen_and_connect() -> io::Result<()> {
+    use shardio::net::TcpSocket;
+    bounded(async {
+        let socket = TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        assert!(socket.reuseaddr()?);
+        socket.set_reuseport(true)?;
+        assert!(socket.reuseport()?);
+        socket.set_recv_buffer_size(64 * 1024)?;
+        assert!(socket.recv_buffer_size()? >= 64 * 1024);
+        socket.bind("127.0.0.1:0".parse().expect("addr"))?;
+        let addr = socket.local_addr()?;
+        let listener = socket.listen(128)?;
+        assert_eq!(listener.local_addr()?, addr);
+
+        let client = TcpSocket::new_v4()?;
+        client.set_nodelay(true)?;
+        client.set_keepalive(true)?;
+        assert!(client.keepalive()?);
+        let mut stream = client.connect(addr).await?;
+        assert!(stream.nodelay()?);
+        let (mut server, _) = listener.accept().await?;
+        stream.write_all(b"via TcpSocket").await?;
+        stream.shutdown().await?;
+        let mut got = String::new();
+        server.read_to_string(&mut got).await?;
+        assert_eq!(got, "via TcpSocket");
+
+        // Address in use without SO_REUSEADDR/REUSEPORT.
+        let taken = TcpSocket::new_v4()?;
+        let err = taken
+            .bind(addr)
+            .and_then(|_| taken.listen(1).map(drop))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        Ok(())
+    })
+    .await
+}

@@ -20,6 +20,7 @@ pub mod unix;
 
 pub use tcp::incoming::Incoming;
 pub use tcp::listener::TcpListener;
+pub use tcp::socket::TcpSocket;
 pub use tcp::stream::TcpStream;
 pub use udp::UdpSocket;
 pub use unix::datagram::UnixDatagram;

@@ -2,6 +2,7 @@
 
 pub(crate) mod incoming;
 pub(crate) mod listener;
+pub(crate) mod socket;
 pub(crate) mod split;
 
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
