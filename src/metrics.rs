@@ -40,6 +40,9 @@ pub struct Metrics {
     pub ops_cancelled: u64,
     /// Operations run on the fallback path (no io_uring, or opcode missing).
     pub ops_fallback: u64,
+    /// File reads served from the page cache on the calling thread
+    /// (`RWF_NOWAIT`), without a ring round trip.
+    pub reads_inline: u64,
     /// `io_uring_enter` system calls made.
     pub enter_calls: u64,
     /// Times a ring's completion queue was found overflowed (the kernel kept
@@ -137,6 +140,7 @@ pub fn metrics() -> Metrics {
         ops_completed: c.ops_completed.load(Relaxed),
         ops_cancelled: c.ops_cancelled.load(Relaxed),
         ops_fallback: c.ops_fallback.load(Relaxed),
+        reads_inline: c.reads_inline.load(Relaxed),
         enter_calls: c.enter_calls.load(Relaxed),
         cq_overflows: c.cq_overflows.load(Relaxed),
         fallback_active: reason.is_some(),
@@ -154,6 +158,7 @@ pub(crate) struct Counters {
     ops_completed: AtomicU64,
     ops_cancelled: AtomicU64,
     ops_fallback: AtomicU64,
+    reads_inline: AtomicU64,
     enter_calls: AtomicU64,
     cq_overflows: AtomicU64,
 }
@@ -165,6 +170,7 @@ static COUNTERS: Counters = Counters {
     ops_completed: AtomicU64::new(0),
     ops_cancelled: AtomicU64::new(0),
     ops_fallback: AtomicU64::new(0),
+    reads_inline: AtomicU64::new(0),
     enter_calls: AtomicU64::new(0),
     cq_overflows: AtomicU64::new(0),
 };
@@ -192,6 +198,9 @@ impl Counters {
     }
     pub(crate) fn op_fallback(&self) {
         self.ops_fallback.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn read_inline(&self) {
+        self.reads_inline.fetch_add(1, Relaxed);
     }
     pub(crate) fn enter(&self) {
         self.enter_calls.fetch_add(1, Relaxed);

@@ -3,6 +3,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::BufResult;
 use crate::buf::{IoBuf, IoBufMut};
@@ -10,6 +11,7 @@ use crate::driver::Op;
 use crate::ops::fsync::Fsync;
 use crate::ops::open::OpenAt;
 use crate::ops::read_at::ReadAt;
+use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
 
 /// An open file whose reads and writes go through io_uring.
@@ -45,6 +47,9 @@ use crate::ops::write_at::WriteAt;
 pub struct File {
     /// Shared with operations in flight, so the fd outlives them.
     fd: Arc<OwnedFd>,
+    /// Whether reads first try the page cache inline (`RWF_NOWAIT`);
+    /// cleared for files that refuse it (pipes, some filesystems).
+    inline_reads: AtomicBool,
 }
 
 impl File {
@@ -70,14 +75,19 @@ impl File {
 
     async fn open_with(path: &Path, flags: libc::c_int, mode: libc::mode_t) -> io::Result<File> {
         let fd = Op::new(OpenAt::new(path, flags, mode)?).await?;
-        Ok(File { fd: Arc::new(fd) })
+        Ok(File::from_fd(fd))
     }
 
     /// Wraps an open `std::fs::File` (or any fd converted into one, such as a
     /// pipe end; on pipes and sockets the position is ignored).
     pub fn from_std(file: std::fs::File) -> File {
+        File::from_fd(OwnedFd::from(file))
+    }
+
+    fn from_fd(fd: OwnedFd) -> File {
         File {
-            fd: Arc::new(OwnedFd::from(file)),
+            fd: Arc::new(fd),
+            inline_reads: AtomicBool::new(true),
         }
     }
 
@@ -89,7 +99,19 @@ impl File {
     ///
     /// Dropping the future cancels the read; the buffer is freed only after
     /// the kernel let go of it.
-    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+    ///
+    /// Bytes already in the page cache are read at once on the calling
+    /// thread (`preadv2` with `RWF_NOWAIT`, which never waits for the
+    /// device; it may return fewer bytes than asked, as any read may); the
+    /// rest goes through io_uring.
+    pub async fn read_at<B: IoBufMut>(&self, mut buf: B, pos: u64) -> BufResult<usize, B> {
+        if self.inline_reads.load(Ordering::Relaxed) {
+            match read_cached(&self.fd, &mut buf, pos) {
+                Cached::Done(res) => return (res, buf),
+                Cached::NotCached => {}
+                Cached::Unsupported => self.inline_reads.store(false, Ordering::Relaxed),
+            }
+        }
         let fd = Arc::clone(&self.fd);
         Op::new(ReadAt { fd, buf, pos }).await
     }

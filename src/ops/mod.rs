@@ -9,6 +9,7 @@ pub(crate) mod nop;
 pub(crate) mod open;
 pub(crate) mod poll;
 pub(crate) mod read_at;
+pub(crate) mod read_cached;
 pub(crate) mod recv;
 pub(crate) mod recv_multi;
 pub(crate) mod send;
