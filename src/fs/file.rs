@@ -108,7 +108,7 @@ impl File {
         if self.inline_reads.load(Ordering::Relaxed) {
             match read_cached(&self.fd, &mut buf, pos) {
                 Cached::Done(res) => return (res, buf),
-                Cached::NotCached => {}
+                Cached::Miss => {}
                 Cached::Unsupported => self.inline_reads.store(false, Ordering::Relaxed),
             }
         }

@@ -14,7 +14,7 @@ pub(crate) enum Cached {
     /// The read happened (bytes, end of file, or an error to report).
     Done(io::Result<usize>),
     /// Not (all) in the page cache: submit the read to the ring.
-    NotCached,
+    Miss,
     /// This file cannot be read this way (pipe, socket, a filesystem
     /// without `RWF_NOWAIT`): stop trying for it.
     Unsupported,
@@ -50,9 +50,9 @@ pub(crate) fn read_cached<B: IoBufMut>(fd: &OwnedFd, buf: &mut B, pos: u64) -> C
     }
     let err = io::Error::last_os_error();
     match err.raw_os_error() {
-        Some(libc::EAGAIN) => Cached::NotCached,
+        Some(libc::EAGAIN) => Cached::Miss,
         Some(libc::ESPIPE | libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => Cached::Unsupported,
-        Some(libc::EINTR) => Cached::NotCached,
+        Some(libc::EINTR) => Cached::Miss,
         _ => Cached::Done(Err(err)),
     }
 }
