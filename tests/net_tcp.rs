@@ -332,3 +332,64 @@ async fn tcp_socket_options_listen_and_connect() -> io::Result<()> {
     })
     .await
 }
+
+/// The net types are `Send + Sync` where Tokio's are, and so are their futures.
+#[test]
+fn types_are_send_and_sync_like_tokios() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<shardio::net::TcpListener>();
+    send_sync::<shardio::net::TcpStream>();
+    send_sync::<shardio::net::TcpSocket>();
+    send_sync::<shardio::net::UdpSocket>();
+    send_sync::<shardio::net::UnixListener>();
+    send_sync::<shardio::net::UnixStream>();
+    send_sync::<shardio::net::UnixDatagram>();
+    send_sync::<shardio::net::tcp::OwnedReadHalf>();
+    send_sync::<shardio::net::tcp::OwnedWriteHalf>();
+    send_sync::<shardio::net::unix::OwnedReadHalf>();
+    send_sync::<shardio::net::unix::OwnedWriteHalf>();
+    send_sync::<shardio::fs::File>();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        send(&listener.accept());
+        send(&TcpStream::connect("127.0.0.1:1"));
+        send(&shardio::nop());
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_copy_writes_arrive_whole_and_in_order() -> io::Result<()> {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        let (mut server, _) = listener.accept().await?;
+        let big = pattern(4 * 1024 * 1024, 42);
+        let expected = [b"head ".as_slice(), &big, b" tail"].concat();
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await?;
+            io::Result::Ok(got)
+        });
+        client.write_all(b"head ").await?;
+        let (res, big_back) = client.write_all_zc(big).await;
+        res?;
+        assert_eq!(big_back.len(), 4 * 1024 * 1024, "the buffer comes back");
+        let (res, _) = client.write_all_zc(b" tail".to_vec()).await;
+        res?;
+        client.shutdown().await?;
+        let got = reader.await.map_err(io::Error::other)??;
+        assert!(
+            got == expected,
+            "got {} of {} bytes",
+            got.len(),
+            expected.len()
+        );
+        Ok(())
+    })
+    .await
+}

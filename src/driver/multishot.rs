@@ -105,6 +105,15 @@ impl<T: MultishotKind> Multishot<T> {
 }
 
 impl<T: MultishotKind> Multishot<T> {
+    /// Takes the operation's data back once the stream has ended (the
+    /// kernel is done with it); `None` while it may still be in use.
+    pub(crate) fn into_data(mut self) -> Option<T> {
+        if self.armed.is_some() {
+            return None;
+        }
+        self.data.take()
+    }
+
     /// The operation's data (e.g. to re-arm a like one).
     pub(crate) fn data_ref(&self) -> &T {
         match &self.data {

@@ -13,6 +13,7 @@ pub(crate) mod read_cached;
 pub(crate) mod recv;
 pub(crate) mod recv_multi;
 pub(crate) mod send;
+pub(crate) mod send_zc;
 pub(crate) mod write_at;
 
 use std::io;
