@@ -36,8 +36,11 @@ mod metrics;
 pub mod net;
 mod ops;
 mod runtime;
+cfg_unstable! {
+    mod stall;
+}
 
-pub use metrics::{Metrics, RingInfo, WorkerGroupInfo, metrics};
+pub use metrics::{Metrics, RingInfo, WorkerGroupInfo, WorkerStalls, metrics};
 pub use ops::nop::nop;
 pub use runtime::builder_ext::BuilderExt;
 pub use runtime::config::Config;

@@ -58,6 +58,22 @@ pub struct Metrics {
     /// each is one SQ-poll thread and one io-wq pool on one core, shared by
     /// the rings listed.
     pub worker_groups: Vec<WorkerGroupInfo>,
+    /// Stall-detector counters per worker thread (see
+    /// [`Config::stall_threshold`](crate::Config::stall_threshold); empty
+    /// without it).
+    pub stalls: Vec<WorkerStalls>,
+}
+
+/// One worker's stall counters, as listed in [`Metrics::stalls`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStalls {
+    /// The worker thread's name and kernel thread id.
+    pub thread: String,
+    /// Polls that ran longer than the threshold.
+    pub stalls: u64,
+    /// The longest poll seen on this worker.
+    pub longest_poll: std::time::Duration,
 }
 
 /// One ring, as listed in [`Metrics::rings`].
@@ -147,7 +163,18 @@ pub fn metrics() -> Metrics {
         fallback_reason: reason.map(|r| r.to_string()),
         rings,
         worker_groups,
+        stalls: stall_stats(),
     }
+}
+
+#[cfg(tokio_unstable)]
+fn stall_stats() -> Vec<WorkerStalls> {
+    crate::stall::worker_stats()
+}
+
+#[cfg(not(tokio_unstable))]
+fn stall_stats() -> Vec<WorkerStalls> {
+    Vec::new()
 }
 
 /// The counters behind [`Metrics`].

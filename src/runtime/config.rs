@@ -52,6 +52,8 @@ pub struct Config {
     pub(crate) sq_poll_idle: Duration,
     pub(crate) iowq_max_workers: Option<[u32; 2]>,
     pub(crate) pin_workers: Option<CpuSet>,
+    pub(crate) stall_threshold: Option<Duration>,
+    pub(crate) stall_reports_per_minute: u32,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
     pub(crate) on_thread_park: Option<Hook>,
@@ -72,6 +74,8 @@ impl Default for Config {
             sq_poll_idle: Duration::from_millis(2),
             iowq_max_workers: None,
             pin_workers: None,
+            stall_threshold: None,
+            stall_reports_per_minute: 5,
             on_thread_start: None,
             on_thread_stop: None,
             on_thread_park: None,
@@ -193,6 +197,40 @@ impl Config {
         Ok(self)
     }
 
+    /// Reports any task poll that runs longer than `threshold` while it is
+    /// still running: a `tracing` warning (target `shardio::stall`) naming
+    /// the worker thread and task, how long it has run, and a backtrace of
+    /// the stalled thread taken at that moment (Seastar's blocked-reactor
+    /// report). Counters appear in [`metrics()`](crate::metrics).
+    ///
+    /// It uses Tokio's task-poll hooks, so it needs `--cfg tokio_unstable`
+    /// (e.g. `RUSTFLAGS="--cfg tokio_unstable"`); without it this returns an
+    /// error rather than silently doing nothing. A zero threshold is an error.
+    pub fn stall_threshold(mut self, threshold: Duration) -> io::Result<Self> {
+        if threshold.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shardio: stall_threshold must be above zero (e.g. 10 ms)",
+            ));
+        }
+        if cfg!(not(tokio_unstable)) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "shardio: stall_threshold needs Tokio's task-poll hooks, which exist only with \
+                 --cfg tokio_unstable: build with RUSTFLAGS=\"--cfg tokio_unstable\"",
+            ));
+        }
+        self.stall_threshold = Some(threshold);
+        Ok(self)
+    }
+
+    /// At most this many stall reports a minute (default 5, as Seastar);
+    /// the others are counted and the next report says how many.
+    pub fn stall_reports_per_minute(mut self, reports: u32) -> Self {
+        self.stall_reports_per_minute = reports;
+        self
+    }
+
     /// The io-wq limits to apply: configured, or the defaults.
     pub(crate) fn iowq_limits(&self) -> [u32; 2] {
         self.iowq_max_workers.unwrap_or_else(|| {
@@ -263,6 +301,7 @@ impl fmt::Debug for Config {
             .field("sq_poll_idle", &self.sq_poll_idle)
             .field("iowq_max_workers", &self.iowq_limits())
             .field("pin_workers", &self.pin_workers)
+            .field("stall_threshold", &self.stall_threshold)
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("on_thread_park", &self.on_thread_park.is_some())

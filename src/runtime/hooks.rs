@@ -120,6 +120,9 @@ cfg_unstable! {
         /// by one.
         pub fn before_task_poll(&self, meta: &tokio::runtime::TaskMeta<'_>) {
             context::enter_task_poll();
+            if let Some(stall) = &self.shared.stall {
+                crate::stall::enter_poll(stall, meta);
+            }
             if let Some(f) = &self.config().on_before_task_poll {
                 f(meta);
             }
@@ -127,6 +130,9 @@ cfg_unstable! {
 
         /// Body for `on_after_task_poll`: submits what the task poll queued.
         pub fn after_task_poll(&self, meta: &tokio::runtime::TaskMeta<'_>) {
+            if let Some(stall) = &self.shared.stall {
+                crate::stall::exit_poll(stall);
+            }
             context::exit_task_poll();
             if let Some(f) = &self.config().on_after_task_poll {
                 f(meta);

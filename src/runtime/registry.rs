@@ -20,6 +20,9 @@ pub(crate) struct RuntimeShared {
     pub(crate) config: Config,
     /// Present when the config names async-worker cores.
     pub(crate) groups: Option<WorkerGroups>,
+    /// Present when the config sets a stall threshold.
+    #[cfg(tokio_unstable)]
+    pub(crate) stall: Option<Arc<crate::stall::StallDetector>>,
     bound: OnceLock<Id>,
 }
 
@@ -34,9 +37,15 @@ impl RuntimeShared {
     /// Wraps `config` and records it as pending on the calling thread.
     pub(crate) fn attach(config: Config) -> Arc<RuntimeShared> {
         let groups = config.async_workers.clone().map(WorkerGroups::new);
+        #[cfg(tokio_unstable)]
+        let stall = config
+            .stall_threshold
+            .map(|t| crate::stall::StallDetector::new(t, config.stall_reports_per_minute));
         let shared = Arc::new(RuntimeShared {
             config,
             groups,
+            #[cfg(tokio_unstable)]
+            stall,
             bound: OnceLock::new(),
         });
         let _ = PENDING.try_with(|p| {
