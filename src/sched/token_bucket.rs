@@ -1,0 +1,195 @@
+//! The device throttle: a token bucket shared by every thread using the
+//! device. Tokens are device nanoseconds; they flow in at `rate` per wall
+//! nanosecond (the io_properties rate factor K) and the bucket holds at most
+//! `limit` (latency goal × K). Counters wrap, as in Seastar: `tail` counts
+//! tokens grabbed, `head` tokens released; a request that grabbed up to
+//! position `p` may go once `head` has reached `p`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub(crate) struct TokenBucket {
+    rate_per_ns: f64,
+    limit: u64,
+    head: AtomicU64,
+    tail: AtomicU64,
+    /// Wall time up to which tokens were added.
+    replenished_at: AtomicU64,
+}
+
+impl TokenBucket {
+    /// A full bucket at `now_ns`.
+    pub(crate) fn new(rate_per_ns: f64, limit: u64, now_ns: u64) -> Self {
+        TokenBucket {
+            rate_per_ns,
+            limit,
+            head: AtomicU64::new(limit),
+            tail: AtomicU64::new(0),
+            replenished_at: AtomicU64::new(now_ns),
+        }
+    }
+
+    /// The largest request that can ever pass at once; larger ones must be
+    /// split.
+    pub(crate) fn max_request(&self) -> u64 {
+        self.limit
+    }
+
+    /// Takes `tokens`; returns the position `head` must reach for them.
+    pub(crate) fn grab(&self, tokens: u64) -> u64 {
+        self.tail
+            .fetch_add(tokens, Ordering::AcqRel)
+            .wrapping_add(tokens)
+    }
+
+    /// Tokens still missing before position `pos` may go (0: go now).
+    pub(crate) fn deficiency(&self, pos: u64) -> u64 {
+        let behind = pos.wrapping_sub(self.head.load(Ordering::Acquire)) as i64;
+        behind.max(0) as u64
+    }
+
+    /// Wall nanoseconds until `deficiency` tokens have flowed in.
+    pub(crate) fn wait_ns(&self, deficiency: u64) -> u64 {
+        (deficiency as f64 / self.rate_per_ns).ceil() as u64
+    }
+
+    /// Adds the tokens that flowed in up to `now_ns` (whoever polls does
+    /// it), never letting the bucket hold more than `limit` beyond what was
+    /// grabbed.
+    pub(crate) fn replenish(&self, now_ns: u64) {
+        let then = self.replenished_at.load(Ordering::Acquire);
+        let elapsed = now_ns.saturating_sub(then);
+        let add = (elapsed as f64 * self.rate_per_ns) as u64;
+        if add == 0 {
+            return;
+        }
+        // Claim the interval; a concurrent replenisher that lost retries later.
+        let claimed = then + (add as f64 / self.rate_per_ns) as u64;
+        if self
+            .replenished_at
+            .compare_exchange(then, claimed, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let mut head = self.head.load(Ordering::Acquire);
+        loop {
+            let tail = self.tail.load(Ordering::Acquire);
+            let ceiling = tail.wrapping_add(self.limit);
+            let room = ceiling.wrapping_sub(head) as i64;
+            if room <= 0 {
+                return;
+            }
+            let new = head.wrapping_add(add.min(room as u64));
+            match self
+                .head
+                .compare_exchange_weak(head, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// Closed-loop requesters against one bucket on a simulated clock.
+    /// Returns (release time, tokens) of every request.
+    fn simulate(rate: f64, limit: u64, costs: &[u64], run_ns: u64) -> Vec<(u64, u64)> {
+        let bucket = TokenBucket::new(rate, limit, 0);
+        let mut waiting: VecDeque<(u64, u64)> = costs
+            .iter()
+            .map(|&c| (bucket.grab(c.min(bucket.max_request())), c))
+            .collect();
+        let mut released = Vec::new();
+        let mut now = 0;
+        while now < run_ns {
+            now += 1_000; // 1 µs ticks
+            bucket.replenish(now);
+            while let Some(&(pos, cost)) = waiting.front() {
+                if bucket.deficiency(pos) > 0 {
+                    break;
+                }
+                waiting.pop_front();
+                released.push((now, cost));
+                // The requester immediately asks again.
+                waiting.push_back((bucket.grab(cost), cost));
+            }
+        }
+        released
+    }
+
+    #[test]
+    fn never_releases_more_than_rate_times_window_plus_limit_plus_one_request() {
+        let rate = 0.9; // K = 0.9 device-ns per ns
+        let limit = 675_000; // 0.75 ms latency goal x K
+        let costs = [20_000, 130_000, 50_000, 300_000, 8_000, 650_000];
+        let released = simulate(rate, limit, &costs, 200_000_000);
+        assert!(
+            released.len() > 900,
+            "the bucket released work: {}",
+            released.len()
+        );
+        let biggest = *costs.iter().max().unwrap();
+        for window in [100_000u64, 1_000_000, 10_000_000, 50_000_000] {
+            let mut start = 0;
+            let mut in_window = 0u64;
+            for end in 0..released.len() {
+                in_window += released[end].1;
+                while released[end].0 - released[start].0 >= window {
+                    in_window -= released[start].1;
+                    start += 1;
+                }
+                let bound = rate * window as f64 + limit as f64 + biggest as f64;
+                assert!(
+                    in_window as f64 <= bound,
+                    "window {window} ns released {in_window} > {bound}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_run_rate_is_the_configured_rate() {
+        let released = simulate(0.5, 100_000, &[10_000; 8], 100_000_000);
+        let total: u64 = released.iter().map(|r| r.1).sum();
+        let expected = 0.5 * 100_000_000.0 + 100_000.0;
+        assert!((total as f64) <= expected + 10_000.0, "{total}");
+        assert!((total as f64) >= expected * 0.95, "{total}");
+    }
+
+    #[test]
+    fn deficiency_tells_how_long_to_wait() {
+        let bucket = TokenBucket::new(1.0, 1000, 0);
+        let pos = bucket.grab(1000);
+        assert_eq!(
+            bucket.deficiency(pos),
+            0,
+            "a full bucket lets the first request go"
+        );
+        let pos = bucket.grab(500);
+        assert_eq!(bucket.deficiency(pos), 500);
+        assert_eq!(bucket.wait_ns(500), 500);
+        bucket.replenish(499);
+        assert_eq!(bucket.deficiency(pos), 1);
+        bucket.replenish(500);
+        assert_eq!(bucket.deficiency(pos), 0);
+    }
+
+    #[test]
+    fn counters_wrap_around() {
+        let bucket = TokenBucket::new(1.0, 1000, 0);
+        bucket.head.store(u64::MAX - 100, Ordering::Relaxed);
+        bucket.tail.store(u64::MAX - 1100, Ordering::Relaxed);
+        let pos = bucket.grab(1000); // fits: head is 1000 ahead of tail
+        assert_eq!(bucket.deficiency(pos), 0);
+        let pos = bucket.grab(300); // crosses zero
+        assert_eq!(bucket.deficiency(pos), 300);
+        bucket.replenish(300);
+        assert_eq!(bucket.deficiency(pos), 0);
+    }
+}
