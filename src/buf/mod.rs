@@ -14,6 +14,8 @@
 
 mod io_buf;
 mod io_buf_mut;
+mod tail;
 
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
+pub(crate) use tail::Tail;

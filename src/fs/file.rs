@@ -46,10 +46,12 @@ use crate::ops::write_at::WriteAt;
 /// ```
 pub struct File {
     /// Shared with operations in flight, so the fd outlives them.
-    fd: Arc<OwnedFd>,
+    pub(crate) fd: Arc<OwnedFd>,
     /// Whether reads first try the page cache inline (`RWF_NOWAIT`);
     /// cleared for files that refuse it (pipes, some filesystems).
-    inline_reads: AtomicBool,
+    pub(crate) inline_reads: AtomicBool,
+    /// State of the `AsyncRead`/`AsyncWrite`/`AsyncSeek` cursor.
+    pub(crate) cursor: super::cursor::Cursor,
 }
 
 impl File {
@@ -78,16 +80,128 @@ impl File {
         Ok(File::from_fd(fd))
     }
 
+    /// Creates a new file for reading and writing, failing with
+    /// `AlreadyExists` if it exists.
+    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
+        let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
+        Self::open_with(path.as_ref(), flags, 0o666).await
+    }
+
+    /// An [`OpenOptions`](super::OpenOptions) to configure and open a file.
+    pub fn options() -> super::OpenOptions {
+        super::OpenOptions::new()
+    }
+
+    /// Truncates or extends the file to `size` bytes (`IORING_OP_FTRUNCATE`).
+    pub async fn set_len(&self, size: u64) -> io::Result<()> {
+        let fd = Arc::clone(&self.fd);
+        Op::new(crate::ops::ftruncate::Ftruncate { fd, len: size }).await
+    }
+
+    /// Metadata of the open file (`fstat` on the blocking pool, as Tokio:
+    /// `std::fs::Metadata` cannot be built from io_uring's `statx`).
+    pub async fn metadata(&self) -> io::Result<std::fs::Metadata> {
+        let fd = Arc::clone(&self.fd);
+        super::blocking::asyncify(move || super::blocking::std_view(&fd).metadata()).await
+    }
+
+    /// Changes the file's permissions (`fchmod`).
+    pub async fn set_permissions(&self, perm: std::fs::Permissions) -> io::Result<()> {
+        let fd = Arc::clone(&self.fd);
+        super::blocking::asyncify(move || super::blocking::std_view(&fd).set_permissions(perm))
+            .await
+    }
+
+    /// A new `File` for the same open file (`dup`).
+    pub async fn try_clone(&self) -> io::Result<File> {
+        Ok(File::from_fd(self.fd.try_clone()?))
+    }
+
+    /// Turns this into a standard-library file. Operations still in flight
+    /// keep using the original descriptor; the returned file is a duplicate.
+    pub async fn into_std(self) -> std::fs::File {
+        match Arc::try_unwrap(self.fd) {
+            Ok(fd) => std::fs::File::from(fd),
+            Err(shared) => match shared.try_clone() {
+                Ok(fd) => std::fs::File::from(fd),
+                // Out of descriptors: wait until the ops in flight let go.
+                Err(_) => loop {
+                    tokio::task::yield_now().await;
+                    if Arc::strong_count(&shared) == 1 {
+                        if let Ok(fd) = Arc::try_unwrap(Arc::clone(&shared)) {
+                            break std::fs::File::from(fd);
+                        }
+                    }
+                },
+            },
+        }
+    }
+
+    /// Reads exactly `buf.bytes_total()` bytes at `pos`, or fails with
+    /// `UnexpectedEof` (the bytes read so far stay in `buf`).
+    pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<(), B> {
+        let total = buf.bytes_total();
+        let mut tail = crate::buf::Tail { buf, start: 0 };
+        while tail.start < total {
+            let at = pos + tail.start as u64;
+            let (res, t) = self.read_at(tail, at).await;
+            tail = t;
+            match res {
+                Ok(0) => {
+                    return (
+                        Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "failed to fill whole buffer",
+                        )),
+                        tail.buf,
+                    );
+                }
+                Ok(n) => tail.start += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), tail.buf),
+            }
+        }
+        (Ok(()), tail.buf)
+    }
+
+    /// Writes every initialized byte of `buf` at `pos`, continuing after
+    /// short writes.
+    pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut tail = crate::buf::Tail { buf, start: 0 };
+        while tail.start < total {
+            let at = pos + tail.start as u64;
+            let (res, t) = self.write_at(tail, at).await;
+            tail = t;
+            match res {
+                Ok(0) => {
+                    return (
+                        Err(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "failed to write whole buffer",
+                        )),
+                        tail.buf,
+                    );
+                }
+                Ok(n) => tail.start += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), tail.buf),
+            }
+        }
+        (Ok(()), tail.buf)
+    }
+
     /// Wraps an open `std::fs::File` (or any fd converted into one, such as a
     /// pipe end; on pipes and sockets the position is ignored).
     pub fn from_std(file: std::fs::File) -> File {
         File::from_fd(OwnedFd::from(file))
     }
 
-    fn from_fd(fd: OwnedFd) -> File {
+    pub(crate) fn from_fd(fd: OwnedFd) -> File {
         File {
             fd: Arc::new(fd),
             inline_reads: AtomicBool::new(true),
+            cursor: Default::default(),
         }
     }
 

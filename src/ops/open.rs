@@ -1,7 +1,6 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use io_uring::{opcode, squeue, types};
@@ -18,12 +17,7 @@ pub(crate) struct OpenAt {
 
 impl OpenAt {
     pub(crate) fn new(path: &Path, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OpenAt> {
-        let path = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "shardio: path contains an interior NUL byte",
-            )
-        })?;
+        let path = super::path::cstring(path)?;
         Ok(OpenAt {
             path,
             flags: flags | libc::O_CLOEXEC,

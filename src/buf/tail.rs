@@ -1,0 +1,38 @@
+//! The part of a buffer after its first `start` bytes, lent to the kernel
+//! to continue a partial read or write.
+
+use super::{IoBuf, IoBufMut};
+
+pub(crate) struct Tail<B> {
+    pub(crate) buf: B,
+    pub(crate) start: usize,
+}
+
+// SAFETY: points `start` bytes into `buf`'s stable memory (`start` never
+// exceeds `bytes_total`, checked by the callers), so it stays put and valid
+// as `buf` does; the initialized bytes are those of `buf` past `start`.
+unsafe impl<B: IoBuf> IoBuf for Tail<B> {
+    fn stable_ptr(&self) -> *const u8 {
+        // SAFETY: `start <= bytes_total`, within the allocation.
+        unsafe { self.buf.stable_ptr().add(self.start) }
+    }
+    fn bytes_init(&self) -> usize {
+        self.buf.bytes_init().saturating_sub(self.start)
+    }
+    fn bytes_total(&self) -> usize {
+        self.buf.bytes_total() - self.start
+    }
+}
+
+// SAFETY: as above; the writable bytes are `buf`'s past `start`.
+unsafe impl<B: IoBufMut> IoBufMut for Tail<B> {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        // SAFETY: `start <= bytes_total`, within the allocation.
+        unsafe { self.buf.stable_mut_ptr().add(self.start) }
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        // SAFETY: the caller initialized `pos` bytes after `start`, and the
+        // bytes before `start` were initialized by earlier reads.
+        unsafe { self.buf.set_init(self.start + pos) }
+    }
+}

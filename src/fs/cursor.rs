@@ -1,0 +1,255 @@
+//! `AsyncRead`, `AsyncWrite` and `AsyncSeek` for [`File`], with Tokio's
+//! semantics: a cursor position, one operation in flight, a write accepted
+//! once submitted (its error reported by the next call or `poll_flush`), a
+//! seek waiting for what is in flight.
+
+use std::future::Future;
+use std::io::{self, SeekFrom};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, ready};
+
+use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
+
+use super::File;
+use crate::driver::Op;
+use crate::ops::read_at::ReadAt;
+use crate::ops::read_cached::{Cached, read_cached};
+use crate::ops::write_at::WriteAt;
+
+/// Largest read or write one cursor operation moves.
+const MAX_CHUNK: usize = 256 * 1024;
+
+#[derive(Default)]
+pub(crate) struct Cursor {
+    /// The logical position: where the next read or write happens.
+    pos: u64,
+    inflight: Option<Inflight>,
+    /// Bytes read at `pos` and not yet handed out, and how far it got.
+    pending: Option<(Vec<u8>, usize)>,
+    spare: Option<Vec<u8>>,
+    /// An error of an earlier write, for the next call.
+    error: Option<io::Error>,
+    seek: Option<SeekFrom>,
+}
+
+enum Inflight {
+    /// A read at the cursor position.
+    Read(Op<ReadAt<Vec<u8>>>),
+    /// A write already counted in `pos`, `len` bytes at `at`.
+    Write(Op<WriteAt<Vec<u8>>>, u64, usize),
+}
+
+impl File {
+    /// Finishes the operation in flight. A finished read leaves its bytes in
+    /// `pending`; a finished write records its error, if any.
+    fn poll_inflight(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while let Some(op) = self.cursor.inflight.as_mut() {
+            match op {
+                Inflight::Read(op) => {
+                    let (res, buf) = ready!(Pin::new(op).poll(cx));
+                    self.cursor.inflight = None;
+                    match res {
+                        Ok(_) => self.cursor.pending = Some((buf, 0)),
+                        Err(e) => self.cursor.error = Some(e),
+                    }
+                }
+                Inflight::Write(op, at, len) => {
+                    let (at, len) = (*at, *len);
+                    let (res, mut buf) = ready!(Pin::new(op).poll(cx));
+                    self.cursor.inflight = None;
+                    match res {
+                        Ok(n) if n < len && n > 0 => {
+                            // Short write: send the rest before anything else.
+                            buf.drain(..n);
+                            let fd = Arc::clone(&self.fd);
+                            let rest = buf.len();
+                            self.cursor.inflight = Some(Inflight::Write(
+                                Op::new(WriteAt {
+                                    fd,
+                                    buf,
+                                    pos: at + n as u64,
+                                }),
+                                at + n as u64,
+                                rest,
+                            ));
+                        }
+                        Ok(0) if len > 0 => {
+                            self.cursor.error = Some(io::ErrorKind::WriteZero.into());
+                        }
+                        Ok(_) => self.cursor.spare = Some(buf),
+                        Err(e) => self.cursor.error = Some(e),
+                    }
+                }
+            }
+        }
+        Poll::Ready(())
+    }
+
+    fn take_error(&mut self) -> io::Result<()> {
+        self.cursor.error.take().map_or(Ok(()), Err)
+    }
+
+    fn buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = self.cursor.spare.take().unwrap_or_default();
+        buf.clear();
+        buf.reserve(len);
+        buf
+    }
+}
+
+impl AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        dst: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if let Some((data, off)) = &mut this.cursor.pending {
+                let n = (data.len() - *off).min(dst.remaining());
+                dst.put_slice(&data[*off..*off + n]);
+                *off += n;
+                this.cursor.pos += n as u64;
+                if *off == data.len() {
+                    let (data, _) = this.cursor.pending.take().expect("pending");
+                    this.cursor.spare = Some(data);
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if this.cursor.inflight.is_some() {
+                ready!(this.poll_inflight(cx));
+                this.take_error()?;
+                if this
+                    .cursor
+                    .pending
+                    .as_ref()
+                    .is_some_and(|(d, _)| d.is_empty())
+                {
+                    this.cursor.pending = None;
+                    return Poll::Ready(Ok(())); // end of file
+                }
+                continue;
+            }
+            this.take_error()?;
+            if dst.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = this.buffer(dst.remaining().clamp(4096, MAX_CHUNK));
+            let pos = this.cursor.pos;
+            if this.inline_reads.load(Ordering::Relaxed) {
+                match read_cached(&this.fd, &mut buf, pos) {
+                    Cached::Done(Ok(0)) => return Poll::Ready(Ok(())),
+                    Cached::Done(Ok(_)) => {
+                        this.cursor.pending = Some((buf, 0));
+                        continue;
+                    }
+                    Cached::Done(Err(e)) => return Poll::Ready(Err(e)),
+                    Cached::Miss => {}
+                    Cached::Unsupported => this.inline_reads.store(false, Ordering::Relaxed),
+                }
+            }
+            let fd = Arc::clone(&this.fd);
+            this.cursor.inflight = Some(Inflight::Read(Op::new(ReadAt { fd, buf, pos })));
+        }
+    }
+}
+
+impl AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.poll_inflight(cx));
+        this.take_error()?;
+        // Bytes read ahead but not handed out are given back: the write
+        // goes at the logical position.
+        if let Some((data, _)) = this.cursor.pending.take() {
+            this.cursor.spare = Some(data);
+        }
+        if src.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = src.len().min(MAX_CHUNK);
+        let mut buf = this.buffer(n);
+        buf.extend_from_slice(&src[..n]);
+        let at = this.cursor.pos;
+        let fd = Arc::clone(&this.fd);
+        let mut op = Op::new(WriteAt { fd, buf, pos: at });
+        // Submit now; report it done: the next call learns how it ended.
+        match Pin::new(&mut op).poll(cx) {
+            Poll::Ready((Ok(written), buf)) if written == n => this.cursor.spare = Some(buf),
+            Poll::Ready((Ok(written), mut buf)) if written > 0 => {
+                buf.drain(..written);
+                let rest = buf.len();
+                let fd = Arc::clone(&this.fd);
+                let at2 = at + written as u64;
+                this.cursor.inflight = Some(Inflight::Write(
+                    Op::new(WriteAt { fd, buf, pos: at2 }),
+                    at2,
+                    rest,
+                ));
+            }
+            Poll::Ready((Ok(_), _)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Poll::Ready((Err(e), buf)) => {
+                this.cursor.spare = Some(buf);
+                return Poll::Ready(Err(e));
+            }
+            Poll::Pending => this.cursor.inflight = Some(Inflight::Write(op, at, n)),
+        }
+        this.cursor.pos += n as u64;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_inflight(cx));
+        Poll::Ready(this.take_error())
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl AsyncSeek for File {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        let this = self.get_mut();
+        if this.cursor.seek.is_some() {
+            return Err(io::Error::other(
+                "shardio: another seek is in progress on this file; finish it with poll_complete",
+            ));
+        }
+        this.cursor.seek = Some(position);
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        ready!(this.poll_inflight(cx));
+        // Read-ahead is dropped: the logical position is `pos`.
+        if let Some((data, _)) = this.cursor.pending.take() {
+            this.cursor.spare = Some(data);
+        }
+        this.take_error()?;
+        let Some(seek) = this.cursor.seek.take() else {
+            return Poll::Ready(Ok(this.cursor.pos));
+        };
+        let (base, delta) = match seek {
+            SeekFrom::Start(n) => (n, 0),
+            SeekFrom::Current(d) => (this.cursor.pos, d),
+            SeekFrom::End(d) => (super::blocking::std_view(&this.fd).metadata()?.len(), d),
+        };
+        let target = base.checked_add_signed(delta).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shardio: invalid seek to a negative or overflowing position",
+            )
+        })?;
+        this.cursor.pos = target;
+        Poll::Ready(Ok(target))
+    }
+}
