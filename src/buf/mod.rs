@@ -12,10 +12,12 @@
 //! `bytes::Bytes`, `bytes::BytesMut`, `&'static [u8]` and `&'static str`;
 //! [`IoBufMut`] for `Vec<u8>`, `Box<[u8]>` and `bytes::BytesMut`.
 
+mod aligned;
 mod io_buf;
 mod io_buf_mut;
 mod tail;
 
+pub use aligned::AlignedBuf;
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub(crate) use tail::Tail;

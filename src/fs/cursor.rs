@@ -99,6 +99,20 @@ impl File {
     }
 }
 
+/// The cursor copies through unaligned internal buffers.
+fn no_cursor_on_direct(file: &File) -> io::Result<()> {
+    match file.direct {
+        Some(align) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "shardio: AsyncRead/AsyncWrite on an O_DIRECT file is not supported; use \
+                 read_at/write_at with File::aligned_buf ({align}-byte alignment)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl AsyncRead for File {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -106,6 +120,7 @@ impl AsyncRead for File {
         dst: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        no_cursor_on_direct(this)?;
         loop {
             if let Some((data, off)) = &mut this.cursor.pending {
                 let n = (data.len() - *off).min(dst.remaining());
@@ -163,6 +178,7 @@ impl AsyncWrite for File {
         src: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        no_cursor_on_direct(this)?;
         ready!(this.poll_inflight(cx));
         this.take_error()?;
         // Bytes read ahead but not handed out are given back: the write

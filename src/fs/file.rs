@@ -52,6 +52,8 @@ pub struct File {
     pub(crate) inline_reads: AtomicBool,
     /// State of the `AsyncRead`/`AsyncWrite`/`AsyncSeek` cursor.
     pub(crate) cursor: super::cursor::Cursor,
+    /// The O_DIRECT alignment, for a file opened for direct I/O.
+    pub(crate) direct: Option<usize>,
 }
 
 impl File {
@@ -202,7 +204,33 @@ impl File {
             fd: Arc::new(fd),
             inline_reads: AtomicBool::new(true),
             cursor: Default::default(),
+            direct: None,
         }
+    }
+
+    /// A file opened with `O_DIRECT`: no inline page-cache reads (there is
+    /// no cache), alignment checked before every transfer.
+    pub(crate) fn from_direct_fd(fd: OwnedFd) -> File {
+        let align = super::direct::device_alignment(&fd);
+        File {
+            fd: Arc::new(fd),
+            inline_reads: AtomicBool::new(false),
+            cursor: Default::default(),
+            direct: Some(align),
+        }
+    }
+
+    /// The alignment direct I/O needs on this file, if it was opened with
+    /// [`OpenOptions::direct`](super::OpenOptions::direct) (and the
+    /// filesystem supports it); `None` for buffered I/O.
+    pub fn direct_alignment(&self) -> Option<usize> {
+        self.direct
+    }
+
+    /// A zeroed buffer of at least `len` bytes aligned for this file's
+    /// direct I/O (4096 for a buffered file).
+    pub fn aligned_buf(&self, len: usize) -> io::Result<crate::buf::AlignedBuf> {
+        crate::buf::AlignedBuf::new(len, self.direct.unwrap_or(4096))
     }
 
     /// Reads up to `buf.bytes_total()` bytes at offset `pos` into the start
@@ -219,6 +247,12 @@ impl File {
     /// device; it may return fewer bytes than asked, as any read may); the
     /// rest goes through io_uring.
     pub async fn read_at<B: IoBufMut>(&self, mut buf: B, pos: u64) -> BufResult<usize, B> {
+        if let Some(align) = self.direct {
+            let len = buf.bytes_total();
+            if let Err(e) = super::direct::check(align, buf.stable_mut_ptr(), len, pos) {
+                return (Err(e), buf);
+            }
+        }
         if self.inline_reads.load(Ordering::Relaxed) {
             match read_cached(&self.fd, &mut buf, pos) {
                 Cached::Done(res) => return (res, buf),
@@ -238,6 +272,11 @@ impl File {
     /// Dropping the future cancels the write if it has not happened yet; the
     /// data may or may not have been written.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        if let Some(align) = self.direct {
+            if let Err(e) = super::direct::check(align, buf.stable_ptr(), buf.bytes_init(), pos) {
+                return (Err(e), buf);
+            }
+        }
         let fd = Arc::clone(&self.fd);
         Op::new(WriteAt { fd, buf, pos }).await
     }

@@ -9,6 +9,7 @@
 
 mod blocking;
 mod cursor;
+mod direct;
 mod file;
 mod functions;
 mod open_options;

@@ -27,6 +27,8 @@ pub struct OpenOptions {
     create_new: bool,
     mode: u32,
     custom_flags: i32,
+    direct: bool,
+    direct_strict: bool,
 }
 
 impl Default for OpenOptions {
@@ -47,6 +49,8 @@ impl OpenOptions {
             create_new: false,
             mode: 0o666,
             custom_flags: 0,
+            direct: false,
+            direct_strict: false,
         }
     }
 
@@ -99,6 +103,29 @@ impl OpenOptions {
         self
     }
 
+    /// Direct I/O (`O_DIRECT`): reads and writes bypass the page cache.
+    /// Buffers, lengths and offsets must then be aligned to the device's
+    /// logical block size ([`File::direct_alignment`]); a misaligned one is an
+    /// `InvalidInput` error before anything is submitted. Use
+    /// [`File::aligned_buf`] for buffers. Only the positional API
+    /// (`read_at`, `write_at`, ...) works on such a file, not the cursor.
+    ///
+    /// On a filesystem without O_DIRECT (ramfs; tmpfs before Linux 6.6) the
+    /// file is opened buffered
+    /// and one warning says so, unless [`direct_strict`](Self::direct_strict)
+    /// asks for an error instead.
+    pub fn direct(&mut self, direct: bool) -> &mut Self {
+        self.direct = direct;
+        self
+    }
+
+    /// With [`direct`](Self::direct): fail instead of falling back to
+    /// buffered I/O where the filesystem lacks O_DIRECT.
+    pub fn direct_strict(&mut self, strict: bool) -> &mut Self {
+        self.direct_strict = strict;
+        self
+    }
+
     /// Opens `path` with these options.
     ///
     /// # Errors
@@ -107,14 +134,34 @@ impl OpenOptions {
     /// without writing), and the kernel's errors (`NotFound`,
     /// `AlreadyExists`, `PermissionDenied`, ...).
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        let path = path.as_ref();
         let flags = self.flags()?;
-        let fd = Op::new(OpenAt::new(
-            path.as_ref(),
-            flags,
-            self.mode as libc::mode_t,
-        )?)
-        .await?;
-        Ok(File::from_fd(fd))
+        let mode = self.mode as libc::mode_t;
+        if !self.direct {
+            return Ok(File::from_fd(
+                Op::new(OpenAt::new(path, flags, mode)?).await?,
+            ));
+        }
+        match Op::new(OpenAt::new(path, flags | libc::O_DIRECT, mode)?).await {
+            Ok(fd) => Ok(File::from_direct_fd(fd)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                if self.direct_strict {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "shardio: the filesystem of {path:?} does not support O_DIRECT \
+                             (e.g. ramfs, or tmpfs before Linux 6.6); open it without direct_strict to fall back to \
+                             buffered I/O"
+                        ),
+                    ));
+                }
+                warn_buffered_once(path);
+                Ok(File::from_fd(
+                    Op::new(OpenAt::new(path, flags, mode)?).await?,
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The `open(2)` flags, with std's rules for what goes together.
@@ -149,4 +196,17 @@ impl OpenOptions {
         };
         Ok(access | creation | (self.custom_flags & !libc::O_ACCMODE))
     }
+}
+
+/// The single warning for files opened buffered although direct I/O was asked.
+fn warn_buffered_once(path: &Path) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            target: "shardio::fs",
+            ?path,
+            "the filesystem does not support O_DIRECT (e.g. ramfs): opened with buffered I/O \
+             instead; use OpenOptions::direct_strict(true) to get an error"
+        );
+    });
 }
