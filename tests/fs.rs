@@ -211,3 +211,34 @@ async fn concurrent_write_all_at_then_read_back_intact() -> io::Result<()> {
     assert_eq!(res.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
     fs::remove_file(&path).await
 }
+
+#[shardio::test]
+async fn vectored_positional_io() -> io::Result<()> {
+    let path = temp("vectored");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .open(&path)
+        .await?;
+    let parts = vec![b"one-".to_vec(), b"two-".to_vec(), b"three".to_vec()];
+    let (res, parts) = file.writev_at(parts, 10).await;
+    assert_eq!(res?, 13);
+    assert_eq!(parts.len(), 3, "buffers come back");
+    let bufs = vec![
+        Vec::with_capacity(4),
+        Vec::with_capacity(4),
+        Vec::with_capacity(16),
+    ];
+    let (res, bufs) = file.readv_at(bufs, 10).await;
+    assert_eq!(res?, 13);
+    assert_eq!(bufs[0], b"one-");
+    assert_eq!(bufs[1], b"two-");
+    assert_eq!(bufs[2], b"three");
+    assert_eq!(
+        fs::read(&path).await?[..10],
+        [0u8; 10],
+        "a hole before the offset"
+    );
+    fs::remove_file(&path).await
+}

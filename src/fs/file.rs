@@ -139,6 +139,45 @@ impl File {
         }
     }
 
+    /// Reads at `pos` into several buffers in order (`preadv`): each is
+    /// filled from its start up to its capacity before the next; returns
+    /// the total read, with the buffers. O_DIRECT alignment is checked per
+    /// buffer.
+    pub async fn readv_at<B: IoBufMut>(
+        &self,
+        mut bufs: Vec<B>,
+        pos: u64,
+    ) -> BufResult<usize, Vec<B>> {
+        if let Some(align) = self.direct {
+            let mut at = pos;
+            for b in bufs.iter_mut() {
+                let len = b.bytes_total();
+                if let Err(e) = super::direct::check(align, b.stable_mut_ptr(), len, at) {
+                    return (Err(e), bufs);
+                }
+                at += len as u64;
+            }
+        }
+        let fd = Arc::clone(&self.fd);
+        Op::new(crate::ops::vectored::ReadvAt::new(fd, bufs, pos)).await
+    }
+
+    /// Writes the initialized bytes of several buffers in order at `pos`
+    /// (`pwritev`); returns the total written (possibly fewer), with them.
+    pub async fn writev_at<B: IoBuf>(&self, bufs: Vec<B>, pos: u64) -> BufResult<usize, Vec<B>> {
+        if let Some(align) = self.direct {
+            let mut at = pos;
+            for b in &bufs {
+                if let Err(e) = super::direct::check(align, b.stable_ptr(), b.bytes_init(), at) {
+                    return (Err(e), bufs);
+                }
+                at += b.bytes_init() as u64;
+            }
+        }
+        let fd = Arc::clone(&self.fd);
+        Op::new(crate::ops::vectored::WritevAt::new(fd, bufs, pos)).await
+    }
+
     /// Reads exactly `buf.bytes_total()` bytes at `pos`, or fails with
     /// `UnexpectedEof` (the bytes read so far stay in `buf`).
     pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<(), B> {

@@ -20,6 +20,7 @@ pub(crate) mod rename;
 pub(crate) mod send;
 pub(crate) mod send_zc;
 pub(crate) mod unlink;
+pub(crate) mod vectored;
 pub(crate) mod write_at;
 
 use std::io;
