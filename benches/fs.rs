@@ -58,7 +58,10 @@ fn main() -> io::Result<()> {
     let srt = {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         b.worker_threads(1).enable_all();
-        shardio::BuilderExt::shardio(&mut b, shardio::Config::default());
+        // SHARDIO_BENCH_SPIN_US: Config::spin_before_park, to compare.
+        let spin = Duration::from_micros(env_or("SHARDIO_BENCH_SPIN_US", 0.0) as u64);
+        let config = shardio::Config::default().spin_before_park(spin)?;
+        shardio::BuilderExt::shardio(&mut b, config);
         b.build()?
     };
     let blocks = size / BLOCK as u64;

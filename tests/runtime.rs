@@ -147,3 +147,36 @@ fn metrics_say_which_path_is_active_and_why() -> io::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn spin_before_park_is_bounded_and_keeps_completions_flowing() -> io::Result<()> {
+    use std::time::Duration;
+    let err = Config::default()
+        .spin_before_park(Duration::from_secs(1))
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .shardio(Config::default().spin_before_park(Duration::from_micros(50))?)
+        .build()?;
+    rt.block_on(async {
+        // Reads that complete while the worker is about to park.
+        let (reader, mut writer) = std::io::pipe()?;
+        let file = std::sync::Arc::new(shardio::fs::File::from_std(std::fs::File::from(
+            std::os::fd::OwnedFd::from(reader),
+        )));
+        let read = tokio::spawn({
+            let file = std::sync::Arc::clone(&file);
+            async move { file.read_at(vec![0u8; 8], 0).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        std::io::Write::write_all(&mut writer, b"spun")?;
+        let (res, buf) = tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?;
+        assert_eq!(&buf[..res?], b"spun");
+        work().await
+    })
+}

@@ -284,6 +284,35 @@ impl Ring {
         reaped.finish(self);
     }
 
+    /// Before the owner thread sleeps with operations in flight: spins up
+    /// to `budget` for a completion (posted, or pending as kernel task work)
+    /// so the thread need not sleep and be woken for it. Returns at once
+    /// when nothing is in flight. Task work found pending is run (one enter)
+    /// so its completions are posted and signal the eventfd.
+    pub(crate) fn spin_for_completion(&self, budget: std::time::Duration) {
+        let deadline = Instant::now() + budget;
+        let mut inner = self.lock();
+        if inner.slab.len() == 0 {
+            return;
+        }
+        loop {
+            if !inner.uring.completion().is_empty() {
+                return;
+            }
+            if inner.uring.submission().taskrun() {
+                counters().enter();
+                let _ = inner.uring.submitter().submit_and_wait(0);
+                return;
+            }
+            if Instant::now() >= deadline {
+                return;
+            }
+            drop(inner);
+            std::hint::spin_loop();
+            inner = self.lock();
+        }
+    }
+
     /// Submits what is queued without reaping: for Tokio's park hooks, which
     /// run while the worker's run queue is detached, so any task woken there
     /// would land in the global queue, which a busy worker drains slowly.

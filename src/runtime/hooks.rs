@@ -96,7 +96,7 @@ impl Hooks {
     /// global queue; the ring's reaper task delivers completions instead.)
     pub fn thread_park(&self) {
         self.shared.bind_current();
-        context::flush_thread();
+        context::flush_thread(self.config().spin_before_park);
         if let Some(f) = &self.config().on_thread_park {
             f();
         }
