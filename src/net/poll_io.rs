@@ -136,3 +136,34 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         std::future::poll_fn(|cx| self.poll_ready(dir, cx)).await
     }
 }
+
+/// Waits until `read` or `write` (as `interest` asks) is ready: the body of
+/// every `ready(Interest)` method.
+pub(crate) async fn ready_with(
+    interest: tokio::io::Interest,
+    mut read: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+    mut write: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+) -> io::Result<tokio::io::Ready> {
+    use tokio::io::Ready;
+    std::future::poll_fn(|cx| {
+        let mut ready = Ready::EMPTY;
+        if interest.is_readable() {
+            if let Poll::Ready(res) = read(cx) {
+                res?;
+                ready |= Ready::READABLE;
+            }
+        }
+        if interest.is_writable() {
+            if let Poll::Ready(res) = write(cx) {
+                res?;
+                ready |= Ready::WRITABLE;
+            }
+        }
+        if ready.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(ready))
+        }
+    })
+    .await
+}

@@ -52,3 +52,16 @@ unsafe impl OpKind for Connect {
         Err(err)
     }
 }
+
+/// Connects the non-blocking socket `fd` to `addr` through the ring and
+/// gives the socket back.
+pub(crate) async fn connect(fd: OwnedFd, addr: socket2::SockAddr) -> io::Result<OwnedFd> {
+    let fd = Arc::new(fd);
+    crate::driver::Op::new(Connect {
+        fd: Arc::clone(&fd),
+        addr: Box::new(addr),
+    })
+    .await?;
+    // The op has completed and dropped its clone.
+    Arc::try_unwrap(fd).map_err(|_| io::Error::other("shardio: connect still holds the socket"))
+}

@@ -2,15 +2,13 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::listener::TcpListener;
 use super::stream::TcpStream;
-use crate::driver::Op;
-use crate::ops::connect::Connect;
+use crate::ops::connect::connect;
 use crate::runtime::context;
 
 /// A TCP socket not yet connected or listening: Tokio's `TcpSocket`, for
@@ -149,14 +147,7 @@ impl TcpSocket {
             let socket = tokio::net::TcpSocket::from_std_stream(std);
             return Ok(TcpStream::from_tokio(socket.connect(addr).await?));
         }
-        let fd = Arc::new(OwnedFd::from(self.inner));
-        Op::new(Connect {
-            fd: Arc::clone(&fd),
-            addr: Box::new(addr.into()),
-        })
-        .await?;
-        let fd =
-            Arc::try_unwrap(fd).map_err(|_| io::Error::other("connect still holds the socket"))?;
+        let fd = connect(OwnedFd::from(self.inner), addr.into()).await?;
         Ok(TcpStream::from_uring_fd(fd))
     }
 

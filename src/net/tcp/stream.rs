@@ -8,10 +8,9 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::driver::Op;
 use crate::net::stream_io::UringStream;
 use crate::net::{ToSocketAddrs, each_addr};
-use crate::ops::connect::Connect;
+use crate::ops::connect::connect;
 use crate::runtime::context;
 
 /// A TCP connection: Tokio's `TcpStream` on io_uring.
@@ -67,14 +66,7 @@ impl TcpStream {
             Type::STREAM.nonblocking().cloexec(),
             Some(Protocol::TCP),
         )?;
-        let fd = Arc::new(OwnedFd::from(socket));
-        Op::new(Connect {
-            fd: Arc::clone(&fd),
-            addr: Box::new(addr.into()),
-        })
-        .await?;
-        let fd =
-            Arc::try_unwrap(fd).map_err(|_| io::Error::other("connect still holds the socket"))?;
+        let fd = connect(OwnedFd::from(socket), addr.into()).await?;
         Ok(Self::from_uring_fd(fd))
     }
 

@@ -26,26 +26,11 @@ impl TcpStream {
         match &self.inner {
             Inner::Epoll(s) => s.ready(interest).await,
             Inner::Uring(s) => {
-                poll_fn(|cx| {
-                    let mut ready = Ready::EMPTY;
-                    if interest.is_readable() {
-                        if let Poll::Ready(res) = s.poll_read_ready(cx) {
-                            res?;
-                            ready |= Ready::READABLE;
-                        }
-                    }
-                    if interest.is_writable() {
-                        if let Poll::Ready(res) = s.poll_write_ready(cx) {
-                            res?;
-                            ready |= Ready::WRITABLE;
-                        }
-                    }
-                    if ready.is_empty() {
-                        Poll::Pending
-                    } else {
-                        Poll::Ready(Ok(ready))
-                    }
-                })
+                crate::net::poll_io::ready_with(
+                    interest,
+                    |cx| s.poll_read_ready(cx),
+                    |cx| s.poll_write_ready(cx),
+                )
                 .await
             }
         }

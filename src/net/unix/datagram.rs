@@ -184,26 +184,11 @@ impl UnixDatagram {
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         match &self.inner {
             Inner::Uring(io) => {
-                std::future::poll_fn(|cx| {
-                    let mut ready = Ready::EMPTY;
-                    if interest.is_readable() {
-                        if let Poll::Ready(res) = io.poll_ready(Direction::Read, cx) {
-                            res?;
-                            ready |= Ready::READABLE;
-                        }
-                    }
-                    if interest.is_writable() {
-                        if let Poll::Ready(res) = io.poll_ready(Direction::Write, cx) {
-                            res?;
-                            ready |= Ready::WRITABLE;
-                        }
-                    }
-                    if ready.is_empty() {
-                        Poll::Pending
-                    } else {
-                        Poll::Ready(Ok(ready))
-                    }
-                })
+                crate::net::poll_io::ready_with(
+                    interest,
+                    |cx| io.poll_ready(Direction::Read, cx),
+                    |cx| io.poll_ready(Direction::Write, cx),
+                )
                 .await
             }
             Inner::Epoll(t) => t.ready(interest).await,

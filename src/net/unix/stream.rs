@@ -8,9 +8,8 @@ use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{SocketAddr, UCred, local_addr_of, peer_addr_of, peer_cred};
-use crate::driver::Op;
 use crate::net::stream_io::UringStream;
-use crate::ops::connect::Connect;
+use crate::ops::connect::connect;
 use crate::runtime::context;
 
 /// A Unix stream socket: Tokio's `UnixStream` on io_uring, with the same
@@ -46,14 +45,7 @@ impl UnixStream {
         }
         let addr = SockAddr::unix(path)?;
         let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
-        let fd = Arc::new(OwnedFd::from(socket));
-        Op::new(Connect {
-            fd: Arc::clone(&fd),
-            addr: Box::new(addr),
-        })
-        .await?;
-        let fd =
-            Arc::try_unwrap(fd).map_err(|_| io::Error::other("connect still holds the socket"))?;
+        let fd = connect(OwnedFd::from(socket), addr).await?;
         Ok(Self::from_uring_fd(fd))
     }
 
