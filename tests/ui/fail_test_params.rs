@@ -1,6 +1,6 @@
 #[shardio::test]
 async fn takes_args(x: u32) {
-    let _ = x;
+    assert_eq!(x, 1);
 }
 
 fn main() {}

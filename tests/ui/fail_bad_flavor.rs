@@ -1,2 +1,0 @@
-#[shardio::main(flavor = "single")]
-async fn main() {}

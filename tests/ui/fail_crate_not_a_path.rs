@@ -1,0 +1,2 @@
+#[shardio::main(crate = "not a path")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[shardio::main(flavor = current_thread)]
+async fn main() {}

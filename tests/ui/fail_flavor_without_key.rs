@@ -1,0 +1,2 @@
+#[shardio::main(current_thread)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[shardio::main]
+async fn main(args: Vec<String>) {
+    println!("{args:?}");
+}

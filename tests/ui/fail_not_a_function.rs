@@ -1,0 +1,4 @@
+#[shardio::test]
+struct NotAFunction;
+
+fn main() {}

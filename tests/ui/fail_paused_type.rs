@@ -1,0 +1,4 @@
+#[shardio::test(start_paused = "yes")]
+async fn paused() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[shardio::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

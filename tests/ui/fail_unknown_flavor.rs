@@ -1,0 +1,2 @@
+#[shardio::main(flavor = "multi_threaded")]
+async fn main() {}
