@@ -36,7 +36,7 @@ mod metrics;
 pub mod net;
 mod ops;
 mod runtime;
-mod sched;
+pub mod sched;
 cfg_unstable! {
     mod stall;
 }

@@ -24,7 +24,7 @@ use crate::runtime::context::fallback_reason;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Metrics {
     /// Rings that exist now (one per thread and runtime that did I/O).
@@ -62,6 +62,10 @@ pub struct Metrics {
     /// [`Config::stall_threshold`](crate::Config::stall_threshold); empty
     /// without it).
     pub stalls: Vec<WorkerStalls>,
+    /// Every priority class alive, in order of creation (the default class
+    /// first once anything ran in it), with what its operations cost; see
+    /// [`PriorityClass::stats`](crate::sched::PriorityClass::stats).
+    pub classes: Vec<crate::sched::ClassStats>,
 }
 
 /// One worker's stall counters, as listed in [`Metrics::stalls`].
@@ -164,6 +168,7 @@ pub fn metrics() -> Metrics {
         rings,
         worker_groups,
         stalls: stall_stats(),
+        classes: crate::sched::all_stats(),
     }
 }
 

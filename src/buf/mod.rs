@@ -20,4 +20,4 @@ mod tail;
 pub use aligned::AlignedBuf;
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
-pub(crate) use tail::Tail;
+pub(crate) use tail::{Tail, Window};

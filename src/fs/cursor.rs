@@ -17,6 +17,7 @@ use crate::driver::Op;
 use crate::ops::read_at::ReadAt;
 use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
+use crate::sched::{Admit, Dir, Permit};
 
 /// Largest read or write one cursor operation moves.
 const MAX_CHUNK: usize = 256 * 1024;
@@ -35,10 +36,18 @@ pub(crate) struct Cursor {
 }
 
 enum Inflight {
+    /// Waiting for the scheduler to dispatch the read or write that follows.
+    Admit(Admit, Next),
     /// A read at the cursor position.
-    Read(Op<ReadAt<Vec<u8>>>),
+    Read(Op<ReadAt<Vec<u8>>>, Option<Permit>),
     /// A write already counted in `pos`, `len` bytes at `at`.
-    Write(Op<WriteAt<Vec<u8>>>, u64, usize),
+    Write(Op<WriteAt<Vec<u8>>>, u64, usize, Option<Permit>),
+}
+
+/// The operation an `Inflight::Admit` starts once dispatched.
+enum Next {
+    Read { buf: Vec<u8>, pos: u64 },
+    Write { buf: Vec<u8>, at: u64 },
 }
 
 impl File {
@@ -47,17 +56,36 @@ impl File {
     fn poll_inflight(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         while let Some(op) = self.cursor.inflight.as_mut() {
             match op {
-                Inflight::Read(op) => {
+                Inflight::Admit(admit, _) => {
+                    let permit = Some(ready!(Pin::new(admit).poll(cx)));
+                    let Some(Inflight::Admit(_, next)) = self.cursor.inflight.take() else {
+                        continue;
+                    };
+                    let fd = Arc::clone(&self.fd);
+                    self.cursor.inflight = Some(match next {
+                        Next::Read { buf, pos } => {
+                            Inflight::Read(Op::new(ReadAt { fd, buf, pos }), permit)
+                        }
+                        Next::Write { buf, at } => {
+                            let len = buf.len();
+                            Inflight::Write(Op::new(WriteAt { fd, buf, pos: at }), at, len, permit)
+                        }
+                    });
+                }
+                Inflight::Read(op, permit) => {
                     let (res, buf) = ready!(Pin::new(op).poll(cx));
+                    // The device is done with it.
+                    drop(permit.take());
                     self.cursor.inflight = None;
                     match res {
                         Ok(_) => self.cursor.pending = Some((buf, 0)),
                         Err(e) => self.cursor.error = Some(e),
                     }
                 }
-                Inflight::Write(op, at, len) => {
+                Inflight::Write(op, at, len, permit) => {
                     let (at, len) = (*at, *len);
                     let (res, mut buf) = ready!(Pin::new(op).poll(cx));
+                    let permit = permit.take();
                     self.cursor.inflight = None;
                     match res {
                         Ok(n) if n < len && n > 0 => {
@@ -73,6 +101,7 @@ impl File {
                                 }),
                                 at + n as u64,
                                 rest,
+                                permit,
                             ));
                         }
                         Ok(0) if len > 0 => {
@@ -166,7 +195,12 @@ impl AsyncRead for File {
                 }
             }
             let fd = Arc::clone(&this.fd);
-            this.cursor.inflight = Some(Inflight::Read(Op::new(ReadAt { fd, buf, pos })));
+            this.cursor.inflight = Some(
+                match this.sched.admit_file(&*fd, Dir::Read, buf.capacity()) {
+                    Some(admit) => Inflight::Admit(admit, Next::Read { buf, pos }),
+                    None => Inflight::Read(Op::new(ReadAt { fd, buf, pos }), None),
+                },
+            );
         }
     }
 }
@@ -194,6 +228,12 @@ impl AsyncWrite for File {
         buf.extend_from_slice(&src[..n]);
         let at = this.cursor.pos;
         let fd = Arc::clone(&this.fd);
+        if let Some(admit) = this.sched.admit_file(&*fd, Dir::Write, n) {
+            // Accepted now, submitted once dispatched, like any other write.
+            this.cursor.inflight = Some(Inflight::Admit(admit, Next::Write { buf, at }));
+            this.cursor.pos += n as u64;
+            return Poll::Ready(Ok(n));
+        }
         let mut op = Op::new(WriteAt { fd, buf, pos: at });
         // Submit now; report it done: the next call learns how it ended.
         match Pin::new(&mut op).poll(cx) {
@@ -207,6 +247,7 @@ impl AsyncWrite for File {
                     Op::new(WriteAt { fd, buf, pos: at2 }),
                     at2,
                     rest,
+                    None,
                 ));
             }
             Poll::Ready((Ok(_), _)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
@@ -214,7 +255,7 @@ impl AsyncWrite for File {
                 this.cursor.spare = Some(buf);
                 return Poll::Ready(Err(e));
             }
-            Poll::Pending => this.cursor.inflight = Some(Inflight::Write(op, at, n)),
+            Poll::Pending => this.cursor.inflight = Some(Inflight::Write(op, at, n, None)),
         }
         this.cursor.pos += n as u64;
         Poll::Ready(Ok(n))

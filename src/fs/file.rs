@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::BufResult;
-use crate::buf::{IoBuf, IoBufMut};
+use crate::buf::{IoBuf, IoBufMut, Window};
 use crate::driver::Op;
 use crate::ops::fsync::Fsync;
 use crate::ops::open::OpenAt;
 use crate::ops::read_at::ReadAt;
 use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
+use crate::sched::{Dir, PriorityClass};
 
 /// An open file whose reads and writes go through io_uring.
 ///
@@ -54,6 +55,8 @@ pub struct File {
     pub(crate) cursor: super::cursor::Cursor,
     /// The O_DIRECT alignment, for a file opened for direct I/O.
     pub(crate) direct: Option<usize>,
+    /// Its priority class and disk, for the scheduler.
+    pub(crate) sched: crate::sched::Target,
 }
 
 impl File {
@@ -158,6 +161,8 @@ impl File {
                 at += len as u64;
             }
         }
+        let len = bufs.iter().map(|b| b.bytes_total()).sum();
+        let _permit = self.admit(Dir::Read, len).await;
         let fd = Arc::clone(&self.fd);
         Op::new(crate::ops::vectored::ReadvAt::new(fd, bufs, pos)).await
     }
@@ -174,6 +179,8 @@ impl File {
                 at += b.bytes_init() as u64;
             }
         }
+        let len = bufs.iter().map(|b| b.bytes_init()).sum();
+        let _permit = self.admit(Dir::Write, len).await;
         let fd = Arc::clone(&self.fd);
         Op::new(crate::ops::vectored::WritevAt::new(fd, bufs, pos)).await
     }
@@ -244,6 +251,7 @@ impl File {
             inline_reads: AtomicBool::new(true),
             cursor: Default::default(),
             direct: None,
+            sched: Default::default(),
         }
     }
 
@@ -256,6 +264,7 @@ impl File {
             inline_reads: AtomicBool::new(false),
             cursor: Default::default(),
             direct: Some(align),
+            sched: Default::default(),
         }
     }
 
@@ -299,6 +308,10 @@ impl File {
                 Cached::Unsupported => self.inline_reads.store(false, Ordering::Relaxed),
             }
         }
+        if let Some(max) = self.split_len(Dir::Read, buf.bytes_total()) {
+            return self.read_split(buf, pos, max).await;
+        }
+        let _permit = self.admit(Dir::Read, buf.bytes_total()).await;
         let fd = Arc::clone(&self.fd);
         Op::new(ReadAt { fd, buf, pos }).await
     }
@@ -316,12 +329,17 @@ impl File {
                 return (Err(e), buf);
             }
         }
+        if let Some(max) = self.split_len(Dir::Write, buf.bytes_init()) {
+            return self.write_split(buf, pos, max).await;
+        }
+        let _permit = self.admit(Dir::Write, buf.bytes_init()).await;
         let fd = Arc::clone(&self.fd);
         Op::new(WriteAt { fd, buf, pos }).await
     }
 
     /// Flushes data and metadata to the device (`fsync`).
     pub async fn sync_all(&self) -> io::Result<()> {
+        let _permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
         Op::new(Fsync {
             fd,
@@ -332,12 +350,131 @@ impl File {
 
     /// Flushes data, and metadata only where needed to read it (`fdatasync`).
     pub async fn sync_data(&self) -> io::Result<()> {
+        let _permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
         Op::new(Fsync {
             fd,
             data_only: true,
         })
         .await
+    }
+
+    /// Makes `class` this file's priority class: its operations run in it
+    /// unless one is [`force`](PriorityClass::force)d into another. Without
+    /// it, they run in the class of the future that issues them
+    /// ([`PriorityClass::scope`]), else the default class.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use shardio::sched::PriorityClass;
+    ///
+    /// let wal = shardio::fs::File::create("/tmp/wal").await?;
+    /// wal.set_class(&PriorityClass::new("wal", 2000));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_class(&self, class: &PriorityClass) {
+        self.sched.set_class(class);
+    }
+
+    /// The class set with [`set_class`](Self::set_class), if any.
+    pub fn class(&self) -> Option<PriorityClass> {
+        self.sched.class()
+    }
+
+    /// The part size to split a request of `len` bytes into, when it is
+    /// larger than the disk's throttle takes at once (a multiple of the
+    /// O_DIRECT alignment).
+    fn split_len(&self, dir: Dir, len: usize) -> Option<usize> {
+        let max = self.sched.split_len(&*self.fd, dir)?;
+        let align = self.direct.unwrap_or(1) as u64;
+        let max = (max / align * align).max(align);
+        (len as u64 > max).then_some(max as usize)
+    }
+
+    /// A read the throttle splits: the parts in order, each queued on its
+    /// own; stops at the first short part (end of file) and reports what
+    /// was read, or the error if nothing was.
+    async fn read_split<B: IoBufMut>(
+        &self,
+        mut buf: B,
+        pos: u64,
+        max: usize,
+    ) -> BufResult<usize, B> {
+        let total = buf.bytes_total();
+        let mut done = 0;
+        for (start, len) in crate::sched::split::split(0, total as u64, max as u64) {
+            let (start, len) = (start as usize, len as usize);
+            let _permit = self.admit(Dir::Read, len).await;
+            let part = Window {
+                buf,
+                start,
+                end: start + len,
+            };
+            let fd = Arc::clone(&self.fd);
+            let (res, part) = Op::new(ReadAt {
+                fd,
+                buf: part,
+                pos: pos + start as u64,
+            })
+            .await;
+            buf = part.buf;
+            match res {
+                Ok(n) => {
+                    done += n;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return (Err(e), buf),
+                Err(_) => break,
+            }
+        }
+        (Ok(done), buf)
+    }
+
+    /// A write the throttle splits, part by part; stops at a short part and
+    /// reports what was written, or the error if nothing was.
+    async fn write_split<B: IoBuf>(&self, mut buf: B, pos: u64, max: usize) -> BufResult<usize, B> {
+        let total = buf.bytes_init();
+        let mut done = 0;
+        for (start, len) in crate::sched::split::split(0, total as u64, max as u64) {
+            let (start, len) = (start as usize, len as usize);
+            let _permit = self.admit(Dir::Write, len).await;
+            let part = Window {
+                buf,
+                start,
+                end: start + len,
+            };
+            let fd = Arc::clone(&self.fd);
+            let (res, part) = Op::new(WriteAt {
+                fd,
+                buf: part,
+                pos: pos + start as u64,
+            })
+            .await;
+            buf = part.buf;
+            match res {
+                Ok(n) => {
+                    done += n;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return (Err(e), buf),
+                Err(_) => break,
+            }
+        }
+        (Ok(done), buf)
+    }
+
+    /// Waits for the disk's scheduler to dispatch a request of `bytes`;
+    /// `None` (at once) when the scheduler is off.
+    pub(crate) async fn admit(&self, dir: Dir, bytes: usize) -> Option<crate::sched::Permit> {
+        match self.sched.admit_file(&*self.fd, dir, bytes) {
+            Some(admit) => Some(admit.await),
+            None => None,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use crate::driver::{BufLease, Multishot, Op};
 use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::ops::send::Send;
+use crate::sched::{Admit, Dir, Permit, Target};
 
 /// Largest chunk a single `poll_write` accepts: the in-flight budget.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -33,6 +34,8 @@ pub(crate) struct UringStream {
     fd: Arc<OwnedFd>,
     read: Mutex<ReadState>,
     write: Mutex<WriteState>,
+    /// The socket's priority class, for the scheduler.
+    pub(crate) sched: Target,
 }
 
 #[derive(Default)]
@@ -46,6 +49,9 @@ struct ReadState {
     /// The kernel cannot do multishot receives with provided buffers here.
     no_multishot: bool,
     eof: bool,
+    /// The scheduler's charge for `current`, received but not handed out
+    /// until the receive side dispatches it (post-paid receives).
+    charge: Option<Admit>,
 }
 
 enum Pending {
@@ -85,6 +91,10 @@ impl ReadState {
 #[derive(Default)]
 struct WriteState {
     inflight: Option<Op<Send<Vec<u8>>>>,
+    /// The next send, waiting for the transmit side to dispatch it.
+    admit: Option<Admit>,
+    /// The dispatched send in flight, for the scheduler.
+    permit: Option<Permit>,
     /// A send error not reported yet.
     error: Option<io::Error>,
     /// The last send's buffer, reused for the next.
@@ -101,6 +111,7 @@ impl UringStream {
             fd: Arc::new(fd),
             read: Mutex::default(),
             write: Mutex::default(),
+            sched: Target::default(),
         }
     }
 
@@ -178,6 +189,11 @@ impl UringStream {
     /// Waits until `st.current` holds bytes or `st.eof` is set.
     fn poll_fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
+            if let Some(charge) = &mut st.charge {
+                // Dispatched: the receive is paid for.
+                drop(ready!(Pin::new(charge).poll(cx)));
+                st.charge = None;
+            }
             if st.current.is_some() || st.eof {
                 return Poll::Ready(Ok(()));
             }
@@ -186,7 +202,10 @@ impl UringStream {
                 st.single = None;
                 match res {
                     Ok(0) => st.eof = true,
-                    Ok(_) => st.current = Some((Pending::Owned(vec), 0)),
+                    Ok(n) => {
+                        st.charge = self.sched.admit_net(Dir::Read, n);
+                        st.current = Some((Pending::Owned(vec), 0));
+                    }
                     Err(e) => return Poll::Ready(Err(e)),
                 }
                 continue;
@@ -202,6 +221,7 @@ impl UringStream {
             match ready!(Pin::new(recv).poll_next(cx)) {
                 Some(Ok(Received::Data(lease))) => {
                     if lease.len() > 0 {
+                        st.charge = self.sched.admit_net(Dir::Read, lease.len());
                         st.current = Some((Pending::Lease(lease), 0));
                     }
                 }
@@ -241,6 +261,7 @@ impl UringStream {
         while let Some(op) = &mut st.inflight {
             let (res, mut buf) = ready!(Pin::new(op).poll(cx));
             st.inflight = None;
+            st.permit = None;
             match res {
                 Ok(n) if n < buf.len() && n > 0 => {
                     // Interrupted short send: send the rest before anything else.
@@ -276,6 +297,20 @@ impl UringStream {
     ) -> Poll<io::Result<usize>> {
         let mut st = lock(&self.write);
         ready!(self.poll_inflight(&mut st, cx))?;
+        // Charged before it is submitted; until dispatched nothing is
+        // accepted (the caller's bytes stay with the caller).
+        if st.admit.is_none() {
+            let len: usize = bufs.iter().map(|b| b.len()).sum();
+            st.admit = self.sched.admit_net(Dir::Write, len.min(WRITE_CHUNK));
+        }
+        let permit = match &mut st.admit {
+            Some(admit) => {
+                let permit = ready!(Pin::new(admit).poll(cx));
+                st.admit = None;
+                Some(permit)
+            }
+            None => None,
+        };
         let mut buf = st.spare.take().unwrap_or_default();
         buf.clear();
         for slice in bufs {
@@ -311,6 +346,7 @@ impl UringStream {
             }
             Poll::Pending => {
                 st.inflight = Some(op);
+                st.permit = permit;
                 Poll::Ready(Ok(n))
             }
         }

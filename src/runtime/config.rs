@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::io;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::cpuset::CpuSet;
+use crate::sched::IoProperties;
 
 pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
 
@@ -55,6 +57,9 @@ pub struct Config {
     pub(crate) stall_threshold: Option<Duration>,
     pub(crate) spin_before_park: Duration,
     pub(crate) stall_reports_per_minute: u32,
+    /// The scheduler's device model, latency goal and in-flight cap; `None`
+    /// when none of them was configured (the process-wide settings stay).
+    pub(crate) sched: Option<SchedConfig>,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
     pub(crate) on_thread_park: Option<Hook>,
@@ -78,6 +83,7 @@ impl Default for Config {
             stall_threshold: None,
             spin_before_park: Duration::ZERO,
             stall_reports_per_minute: 5,
+            sched: None,
             on_thread_start: None,
             on_thread_stop: None,
             on_thread_park: None,
@@ -250,6 +256,82 @@ impl Config {
         Ok(self)
     }
 
+    /// Gives the scheduler a model of the devices, read from an io_properties
+    /// file in Seastar's format (see [`IoProperties`]): with it, each
+    /// device's operations are throttled to what it can serve within the
+    /// latency goal and priority classes split its time by their shares.
+    /// The settings are process-wide and take effect when the runtime is
+    /// built.
+    ///
+    /// ```
+    /// use shardio::sched::{DiskProperties, IoProperties};
+    ///
+    /// let props = IoProperties::new().disk(DiskProperties::new("/", 60_000.0, 1e9, 40_000.0, 5e8));
+    /// let config = shardio::Config::new().io_properties(props);
+    /// # drop(config);
+    /// ```
+    pub fn io_properties(mut self, props: IoProperties) -> Self {
+        self.sched_mut().properties = Some(props);
+        self
+    }
+
+    /// [`io_properties`](Self::io_properties) from a file; errors name the
+    /// file, the line and the key of what is wrong.
+    pub fn io_properties_file(self, path: impl AsRef<Path>) -> io::Result<Self> {
+        Ok(self.io_properties(IoProperties::from_path(path)?))
+    }
+
+    /// [`io_properties`](Self::io_properties) from YAML text; errors name
+    /// the line and the key of what is wrong.
+    ///
+    /// ```
+    /// let err = shardio::Config::new()
+    ///     .io_properties_yaml("disks:\n  - mountpoint: /\n    read_iops: lots\n")
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("line 3"), "{err}");
+    /// ```
+    pub fn io_properties_yaml(self, yaml: &str) -> io::Result<Self> {
+        Ok(self.io_properties(IoProperties::from_yaml(yaml)?))
+    }
+
+    /// The latency goal of modelled devices (0.75 ms by default): a device
+    /// is given at most `goal × rate_factor` of device time ahead of what it
+    /// has served, so a request dispatched now completes within about the
+    /// goal. Lower is better isolation, higher is better throughput. Errors
+    /// outside 50 µs ..= 1 s.
+    pub fn io_latency_goal(mut self, goal: Duration) -> io::Result<Self> {
+        if goal < Duration::from_micros(50) || goal > Duration::from_secs(1) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("shardio: io_latency_goal({goal:?}) is out of range: use 50 µs to 1 s"),
+            ));
+        }
+        self.sched_mut().latency_goal = goal;
+        Ok(self)
+    }
+
+    /// Requests in flight per device without a model (32 by default):
+    /// classes are ordered by shares among the requests waiting for one of
+    /// these slots. Errors on 0.
+    pub fn io_inflight_cap(mut self, cap: usize) -> io::Result<Self> {
+        if cap == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "shardio: io_inflight_cap(0) would never dispatch anything: use at least 1",
+            ));
+        }
+        self.sched_mut().inflight_cap = cap;
+        Ok(self)
+    }
+
+    fn sched_mut(&mut self) -> &mut SchedConfig {
+        self.sched.get_or_insert(SchedConfig {
+            properties: None,
+            latency_goal: crate::sched::DEFAULT_LATENCY_GOAL,
+            inflight_cap: crate::sched::DEFAULT_INFLIGHT_CAP,
+        })
+    }
+
     /// The io-wq limits to apply: configured, or the defaults.
     pub(crate) fn iowq_limits(&self) -> [u32; 2] {
         self.iowq_max_workers.unwrap_or_else(|| {
@@ -322,10 +404,30 @@ impl fmt::Debug for Config {
             .field("pin_workers", &self.pin_workers)
             .field("stall_threshold", &self.stall_threshold)
             .field("spin_before_park", &self.spin_before_park)
+            .field("sched", &self.sched)
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("on_thread_park", &self.on_thread_park.is_some())
             .field("on_thread_unpark", &self.on_thread_unpark.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// The scheduler settings of a [`Config`].
+#[derive(Debug, Clone)]
+pub(crate) struct SchedConfig {
+    pub(crate) properties: Option<IoProperties>,
+    pub(crate) latency_goal: Duration,
+    pub(crate) inflight_cap: usize,
+}
+
+impl SchedConfig {
+    /// Makes these the process-wide scheduler settings.
+    pub(crate) fn install(&self) {
+        crate::sched::install(
+            self.properties.as_ref(),
+            self.latency_goal,
+            self.inflight_cap,
+        );
     }
 }

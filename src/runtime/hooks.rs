@@ -54,6 +54,9 @@ impl Hooks {
                 );
             }
         }
+        if let Some(sched) = &config.sched {
+            sched.install();
+        }
         Hooks {
             shared: RuntimeShared::attach(config),
         }

@@ -14,6 +14,7 @@ use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::{Multishot, Op};
 use crate::ops::send::Send;
 use crate::ops::send_zc::{SendZc, ZcEvent};
+use crate::sched::Dir;
 
 impl TcpStream {
     /// Reads into the start of `buf` (up to its capacity) and returns how
@@ -78,6 +79,10 @@ impl TcpStream {
                 if let Err(e) = poll_fn(|cx| s.poll_send_idle(cx)).await {
                     return (Err(e), buf);
                 }
+                let _permit = match s.sched.admit_net(Dir::Write, buf.bytes_init()) {
+                    Some(admit) => Some(admit.await),
+                    None => None,
+                };
                 let fd = Arc::clone(s.fd());
                 // MSG_WAITALL: the kernel retries short sends itself.
                 let (res, buf) = Op::new(Send {
@@ -139,6 +144,10 @@ impl TcpStream {
             return (Err(e), buf);
         }
         let expected = buf.bytes_init();
+        let permit = match s.sched.admit_net(Dir::Write, expected) {
+            Some(admit) => Some(admit.await),
+            None => None,
+        };
         let mut sends = Multishot::new(SendZc {
             fd: Arc::clone(s.fd()),
             buf,
@@ -163,6 +172,8 @@ impl TcpStream {
             unreachable!("the send stream ended, so the kernel released the buffer");
         };
         let buf = data.into_buf();
+        // Dispatched and done: the fallback below is queued on its own.
+        drop(permit);
         if unsupported {
             return self.write_all_owned(buf).await;
         }

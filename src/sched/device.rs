@@ -1,0 +1,396 @@
+//! A device's scheduler: one fair queue and one token bucket (or in-flight
+//! cap), shared by every thread that issues operations to the device.
+//!
+//! Seastar keeps a fair queue per shard and shares only the token bucket,
+//! so shares hold within a shard but not across shards. Here the queue
+//! itself is per device and shared by all runtime threads behind one short
+//! mutex, so shares hold across threads: two classes issuing from different
+//! workers still split the device by their shares.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+use std::task::Waker;
+use std::time::Instant;
+
+use super::class::ClassInner;
+use super::cost::CostModel;
+use super::fair_queue::{ClassId, FairQueue};
+use super::token_bucket::TokenBucket;
+
+/// tau: how far back in time an idle class may claim device time when it
+/// returns (Seastar's 5 ms).
+const TAU_NS: u64 = 5_000_000;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Turns the scheduler on: a class was created or a model installed.
+pub(crate) fn activate() {
+    ACTIVE.store(true, Ordering::Release);
+}
+
+/// Whether operations go through the scheduler at all.
+#[inline]
+pub(crate) fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// Nanoseconds on the scheduler's monotonic clock.
+pub(crate) fn now_ns() -> u64 {
+    EPOCH.elapsed().as_nanos() as u64
+}
+
+/// Which way the bytes go, for the cost model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+/// A request waiting in, or granted by, a device's queue.
+pub(crate) struct Waiter {
+    state: Mutex<WaiterState>,
+    class: Arc<ClassInner>,
+    bytes: u64,
+    cost: u64,
+    queued_at: u64,
+}
+
+#[derive(Default)]
+struct WaiterState {
+    granted: bool,
+    cancelled: bool,
+    dispatched_at: u64,
+    waker: Option<Waker>,
+}
+
+struct Slot {
+    class: Arc<ClassInner>,
+    queued: usize,
+    inflight: usize,
+    /// Since when the class has had work queued and none in the device.
+    starving_since: Option<u64>,
+}
+
+impl Slot {
+    /// Starts or stops the class's starvation clock after its counts
+    /// changed.
+    fn settle(&mut self, now: u64) {
+        let starving = self.queued > 0 && self.inflight == 0;
+        match (starving, self.starving_since) {
+            (true, None) => self.starving_since = Some(now),
+            (false, Some(since)) => {
+                self.starving_since = None;
+                self.class
+                    .counters
+                    .starvation_ns
+                    .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+struct State {
+    queue: FairQueue<Arc<Waiter>>,
+    slots: Vec<Slot>,
+    by_class: HashMap<u64, ClassId>,
+    queued: usize,
+    inflight: usize,
+    /// The head request: dispatched by the fair queue, its tokens grabbed,
+    /// waiting for the bucket to reach `pos`; `remaining` is the part of a
+    /// request larger than the bucket still to be grabbed.
+    pending: Option<Pending>,
+    timer_at: Option<u64>,
+}
+
+struct Pending {
+    waiter: Arc<Waiter>,
+    pos: u64,
+    remaining: u64,
+}
+
+/// One device: a disk (by `st_dev`) or a direction of the network.
+pub(crate) struct Device {
+    pub(crate) name: String,
+    model: CostModel,
+    bucket: Option<TokenBucket>,
+    cap: usize,
+    /// The shortest timer wait, a third of the latency goal.
+    timer_floor_ns: u64,
+    state: Mutex<State>,
+    me: Weak<Device>,
+}
+
+impl Device {
+    pub(crate) fn new(name: String, model: CostModel, cap: usize) -> Arc<Device> {
+        let bucket = model
+            .rate()
+            .map(|(rate, limit)| TokenBucket::new(rate, limit, now_ns()));
+        let timer_floor_ns = model
+            .rate()
+            .map_or(0, |(k, limit)| (limit as f64 / k / 3.0) as u64);
+        Arc::new_cyclic(|me| Device {
+            name,
+            model,
+            bucket,
+            cap: cap.max(1),
+            timer_floor_ns,
+            state: Mutex::new(State {
+                queue: FairQueue::new(TAU_NS),
+                slots: Vec::new(),
+                by_class: HashMap::new(),
+                queued: 0,
+                inflight: 0,
+                pending: None,
+                timer_at: None,
+            }),
+            me: me.clone(),
+        })
+    }
+
+    pub(crate) fn cost(&self, dir: Dir, bytes: u64) -> u64 {
+        self.model.cost(dir, bytes)
+    }
+
+    pub(crate) fn max_bytes(&self, dir: Dir) -> Option<u64> {
+        self.model.max_bytes(dir)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn slot(&self, st: &mut State, class: &Arc<ClassInner>) -> ClassId {
+        if let Some(&id) = st.by_class.get(&class.id) {
+            return id;
+        }
+        let id = st.queue.add_class(class.shares());
+        st.slots.push(Slot {
+            class: Arc::clone(class),
+            queued: 0,
+            inflight: 0,
+            starving_since: None,
+        });
+        st.by_class.insert(class.id, id);
+        id
+    }
+
+    /// Queues a request and dispatches what may go; the returned waiter
+    /// says whether this request was granted already.
+    pub(crate) fn enqueue(&self, class: Arc<ClassInner>, dir: Dir, bytes: u64) -> Arc<Waiter> {
+        let now = now_ns();
+        let cost = self.cost(dir, bytes);
+        let waiter = Arc::new(Waiter {
+            state: Mutex::new(WaiterState::default()),
+            class,
+            bytes,
+            cost,
+            queued_at: now,
+        });
+        let wake = {
+            let mut st = self.lock();
+            let id = self.slot(&mut st, &waiter.class);
+            let slot = &mut st.slots[id];
+            slot.queued += 1;
+            slot.settle(now);
+            if slot.queued == 1 {
+                waiter
+                    .class
+                    .counters
+                    .activations
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(class = %waiter.class.name, device = %self.name, "class activated");
+            }
+            st.queued += 1;
+            st.queue.push(id, Arc::clone(&waiter), cost);
+            self.dispatch(&mut st, now)
+        };
+        wake.into_iter().for_each(Waker::wake);
+        waiter
+    }
+
+    /// Called by the timer thread when the head's tokens are due.
+    pub(crate) fn timer_fired(&self) {
+        let wake = {
+            let mut st = self.lock();
+            st.timer_at = None;
+            self.dispatch(&mut st, now_ns())
+        };
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// A granted request finished (its permit was dropped).
+    fn complete(&self, dispatched_at: u64, class: &ClassInner) {
+        let now = now_ns();
+        class
+            .counters
+            .in_device_ns
+            .fetch_add(now.saturating_sub(dispatched_at), Ordering::Relaxed);
+        let wake = {
+            let mut st = self.lock();
+            st.inflight -= 1;
+            if let Some(&id) = st.by_class.get(&class.id) {
+                let slot = &mut st.slots[id];
+                slot.inflight -= 1;
+                slot.settle(now);
+            }
+            if st.queued == 0 {
+                return;
+            }
+            self.dispatch(&mut st, now)
+        };
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Takes requests from the fair queue while the device has room: tokens
+    /// in the bucket, or in-flight slots under the cap without a model.
+    /// Returns the wakers of the tasks granted, to wake after unlocking.
+    fn dispatch(&self, st: &mut State, now: u64) -> Vec<Waker> {
+        let mut wake = Vec::new();
+        for (id, slot) in st.slots.iter().enumerate() {
+            st.queue.set_shares(id, slot.class.shares());
+        }
+        if let Some(bucket) = &self.bucket {
+            bucket.replenish(now);
+        }
+        loop {
+            if let Some(mut p) = st.pending.take() {
+                // The bucket exists whenever a request is pending.
+                let Some(bucket) = &self.bucket else { break };
+                let missing = bucket.deficiency(p.pos);
+                if missing > 0 {
+                    // Completions dispatch too, and far more cheaply (on
+                    // a worker thread, waking tasks locally): the timer is
+                    // for an idle device, so it waits at least a third of
+                    // the latency goal.
+                    let at = now + bucket.wait_ns(missing).max(self.timer_floor_ns);
+                    if st.timer_at.is_none_or(|t| t > at) {
+                        st.timer_at = Some(at);
+                        super::timer::wake_at(at, self.me.clone());
+                    }
+                    st.pending = Some(p);
+                    break;
+                }
+                if p.remaining > 0 {
+                    let part = p.remaining.min(bucket.max_request());
+                    p.remaining -= part;
+                    p.pos = bucket.grab(part);
+                    st.pending = Some(p);
+                    continue;
+                }
+                self.grant(st, &p.waiter, now, &mut wake);
+                continue;
+            }
+            if self.bucket.is_none() && st.inflight >= self.cap {
+                break;
+            }
+            let Some((id, waiter, cost)) = st.queue.dispatch() else {
+                break;
+            };
+            st.queued -= 1;
+            let slot = &mut st.slots[id];
+            slot.queued -= 1;
+            slot.settle(now);
+            match &self.bucket {
+                Some(bucket) => {
+                    let part = cost.min(bucket.max_request());
+                    st.pending = Some(Pending {
+                        pos: bucket.grab(part),
+                        remaining: cost - part,
+                        waiter,
+                    });
+                }
+                None => self.grant(st, &waiter, now, &mut wake),
+            }
+        }
+        wake
+    }
+
+    /// Marks `waiter` dispatched, unless its future was dropped meanwhile.
+    fn grant(&self, st: &mut State, waiter: &Waiter, now: u64, wake: &mut Vec<Waker>) {
+        let mut ws = waiter.state.lock().unwrap_or_else(|e| e.into_inner());
+        if ws.cancelled {
+            return;
+        }
+        st.inflight += 1;
+        if let Some(&id) = st.by_class.get(&waiter.class.id) {
+            let slot = &mut st.slots[id];
+            slot.inflight += 1;
+            slot.settle(now);
+        }
+        ws.granted = true;
+        ws.dispatched_at = now;
+        let c = &waiter.class.counters;
+        c.ops.fetch_add(1, Ordering::Relaxed);
+        c.bytes.fetch_add(waiter.bytes, Ordering::Relaxed);
+        c.consumption_ns.fetch_add(waiter.cost, Ordering::Relaxed);
+        c.queue_delay_ns
+            .fetch_add(now.saturating_sub(waiter.queued_at), Ordering::Relaxed);
+        tracing::trace!(class = %waiter.class.name, device = %self.name, cost = waiter.cost, "dispatched");
+        if let Some(w) = ws.waker.take() {
+            wake.push(w);
+        }
+    }
+}
+
+impl Waiter {
+    /// Whether the request was granted; if not, `waker` is woken when it is.
+    pub(crate) fn poll_granted(&self, waker: &Waker) -> bool {
+        let mut ws = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if ws.granted {
+            return true;
+        }
+        match &mut ws.waker {
+            Some(w) => w.clone_from(waker),
+            None => ws.waker = Some(waker.clone()),
+        }
+        false
+    }
+
+    /// The future waiting for this request was dropped: returns whether it
+    /// had been granted (the caller then owes a completion).
+    pub(crate) fn cancel(&self) -> bool {
+        let mut ws = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        ws.cancelled = true;
+        ws.waker = None;
+        ws.granted
+    }
+
+    fn dispatched_at(&self) -> u64 {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .dispatched_at
+    }
+}
+
+/// A dispatched request: dropping it tells the device the request is done.
+pub(crate) struct Permit {
+    device: Arc<Device>,
+    waiter: Arc<Waiter>,
+}
+
+impl Permit {
+    pub(crate) fn new(device: Arc<Device>, waiter: Arc<Waiter>) -> Permit {
+        Permit { device, waiter }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let at = self.waiter.dispatched_at();
+        self.device.complete(at, &self.waiter.class);
+    }
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit")
+            .field("device", &self.device.name)
+            .field("class", &self.waiter.class.name)
+            .finish()
+    }
+}

@@ -1,0 +1,140 @@
+//! Which device an operation goes to, and the model each device uses.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use super::cost::CostModel;
+use super::device::{Device, Dir};
+use super::properties::{DiskProperties, IoProperties, NetProperties};
+
+/// The latency goal when none is configured (Seastar's 0.75 ms).
+pub(crate) const DEFAULT_LATENCY_GOAL: Duration = Duration::from_micros(750);
+/// Requests in flight per device without a model.
+pub(crate) const DEFAULT_INFLIGHT_CAP: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    /// A disk by `st_dev`; a duplex disk has one device per direction.
+    Disk(u64, Option<Dir>),
+    Net(Dir),
+}
+
+struct Model {
+    disks: HashMap<u64, DiskProperties>,
+    net: Option<NetProperties>,
+    latency_goal_ns: u64,
+    cap: usize,
+}
+
+static MODEL: RwLock<Option<Model>> = RwLock::new(None);
+static DEVICES: Mutex<Option<HashMap<Key, Arc<Device>>>> = Mutex::new(None);
+
+/// Installs the scheduler settings of a runtime's `Config`. Mountpoints are
+/// matched to files by device number (`st_dev`); a mountpoint that cannot
+/// be examined is reported and left out.
+pub(crate) fn install(props: Option<&IoProperties>, latency_goal: Duration, cap: usize) {
+    let mut disks = HashMap::new();
+    if let Some(props) = props {
+        for disk in &props.disks {
+            for mp in &disk.mountpoints {
+                match std::fs::metadata(mp) {
+                    Ok(meta) => {
+                        use std::os::unix::fs::MetadataExt;
+                        disks.insert(meta.dev(), disk.clone());
+                    }
+                    Err(e) => tracing::warn!(
+                        "shardio: io_properties mountpoint {} cannot be examined ({e}); files there are scheduled without its figures. Fix the path in the io_properties file.",
+                        mp.display()
+                    ),
+                }
+            }
+        }
+        super::device::activate();
+    }
+    let model = Model {
+        disks,
+        net: props.and_then(|p| p.network.clone()),
+        latency_goal_ns: latency_goal.as_nanos().max(1) as u64,
+        cap,
+    };
+    *MODEL.write().unwrap_or_else(|e| e.into_inner()) = Some(model);
+    // Devices made under the previous settings keep serving the files and
+    // sockets that hold them; new lookups get the new settings.
+    *DEVICES.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+fn device(key: Key) -> Arc<Device> {
+    let mut devices = DEVICES.lock().unwrap_or_else(|e| e.into_inner());
+    let devices = devices.get_or_insert_with(HashMap::new);
+    if let Some(d) = devices.get(&key) {
+        return Arc::clone(d);
+    }
+    let model = MODEL.read().unwrap_or_else(|e| e.into_inner());
+    let (goal, cap) = model.as_ref().map_or(
+        (DEFAULT_LATENCY_GOAL.as_nanos() as u64, DEFAULT_INFLIGHT_CAP),
+        |m| (m.latency_goal_ns, m.cap),
+    );
+    let (name, cost) = match key {
+        Key::Disk(dev, dir) => {
+            let name = match dir {
+                None => format!("disk {}:{}", libc::major(dev), libc::minor(dev)),
+                Some(d) => format!("disk {}:{} {d:?}", libc::major(dev), libc::minor(dev)),
+            };
+            let props = model.as_ref().and_then(|m| m.disks.get(&dev));
+            (
+                name,
+                props.map_or_else(CostModel::nominal, |p| CostModel::disk(p, goal)),
+            )
+        }
+        Key::Net(dir) => {
+            let name = match dir {
+                Dir::Read => "net rx".to_string(),
+                Dir::Write => "net tx".to_string(),
+            };
+            let props = model.as_ref().and_then(|m| m.net.as_ref());
+            (
+                name,
+                props.map_or_else(CostModel::nominal, |p| CostModel::net(p, goal)),
+            )
+        }
+    };
+    let d = Device::new(name, cost, cap);
+    devices.insert(key, Arc::clone(&d));
+    d
+}
+
+/// The devices (read, write) of the disk holding `fd`'s file.
+pub(crate) fn disk_of(fd: &impl AsRawFd) -> io::Result<(Arc<Device>, Arc<Device>)> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` is a valid out-pointer for one `stat`; fstat writes it
+    // fully on success, and we read it only then.
+    let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat returned 0, so it initialized `st`.
+    let dev = unsafe { st.assume_init() }.st_dev;
+    let duplex = MODEL
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|m| m.disks.get(&dev))
+        .is_some_and(|p| p.duplex);
+    Ok(if duplex {
+        (
+            device(Key::Disk(dev, Some(Dir::Read))),
+            device(Key::Disk(dev, Some(Dir::Write))),
+        )
+    } else {
+        let d = device(Key::Disk(dev, None));
+        (Arc::clone(&d), d)
+    })
+}
+
+/// The network's receive and transmit devices.
+pub(crate) fn net() -> (Arc<Device>, Arc<Device>) {
+    (device(Key::Net(Dir::Read)), device(Key::Net(Dir::Write)))
+}

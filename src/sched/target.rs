@@ -1,0 +1,92 @@
+//! The scheduler state a file or socket carries: its own class, if set,
+//! and its devices, found on first use.
+
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::admit::{Admit, admit};
+use super::class::{ClassInner, PriorityClass};
+use super::current::resolve;
+use super::device::{self, Device, Dir};
+use super::registry;
+
+/// Per file or socket: `set_class`'s class and the (read, write) devices.
+#[derive(Default)]
+pub(crate) struct Target {
+    class: Mutex<Option<Arc<ClassInner>>>,
+    devices: OnceLock<Option<(Arc<Device>, Arc<Device>)>>,
+}
+
+impl Target {
+    pub(crate) fn set_class(&self, class: &PriorityClass) {
+        *self.class.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&class.inner));
+    }
+
+    /// The class set with `set_class`, if any.
+    pub(crate) fn class(&self) -> Option<PriorityClass> {
+        self.own().map(|inner| PriorityClass { inner })
+    }
+
+    fn own(&self) -> Option<Arc<ClassInner>> {
+        self.class.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn device(
+        &self,
+        dir: Dir,
+        find: impl FnOnce() -> Option<(Arc<Device>, Arc<Device>)>,
+    ) -> Option<&Arc<Device>> {
+        let (read, write) = self.devices.get_or_init(find).as_ref()?;
+        Some(match dir {
+            Dir::Read => read,
+            Dir::Write => write,
+        })
+    }
+
+    /// Queues a file operation on the disk holding `fd`; `None` when the
+    /// scheduler is off (no class, no model) or the file has no device.
+    pub(crate) fn admit_file(&self, fd: &impl AsRawFd, dir: Dir, bytes: usize) -> Option<Admit> {
+        if !device::active() {
+            return None;
+        }
+        let dev = self.device(dir, || registry::disk_of(fd).ok())?;
+        Some(admit(
+            Arc::clone(dev),
+            resolve(self.own()),
+            dir,
+            bytes as u64,
+        ))
+    }
+
+    /// The largest file request the disk's throttle takes whole, when the
+    /// scheduler is on and the disk has a model; larger ones are split.
+    pub(crate) fn split_len(&self, fd: &impl AsRawFd, dir: Dir) -> Option<u64> {
+        if !device::active() {
+            return None;
+        }
+        self.device(dir, || registry::disk_of(fd).ok())?
+            .max_bytes(dir)
+    }
+
+    /// Queues a socket send (`Dir::Write`) on the network's transmit side.
+    pub(crate) fn admit_net(&self, dir: Dir, bytes: usize) -> Option<Admit> {
+        if !device::active() {
+            return None;
+        }
+        let dev = self.device(dir, || Some(registry::net()))?;
+        Some(admit(
+            Arc::clone(dev),
+            resolve(self.own()),
+            dir,
+            bytes as u64,
+        ))
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("class", &self.class())
+            .finish()
+    }
+}

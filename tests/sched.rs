@@ -1,0 +1,300 @@
+//! Priority classes in front of real operations: shares split a contended
+//! device, classes are chosen by `set_class`, `scope` and `force`, and the
+//! settings come from `Config`. (The fair queue and the token bucket
+//! themselves are tested tick by tick in `src/sched`.)
+//!
+//! Each test runs in its own process under nextest; the scheduler settings
+//! are process-wide, so each builds its runtime with the settings it needs.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use shardio::BuilderExt;
+use shardio::fs::File;
+use shardio::sched::PriorityClass;
+
+fn temp(name: &str) -> std::path::PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "shardio-sched-{}-{}-{name}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn runtime(config: shardio::Config) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .shardio(config)
+        .build()
+        .expect("runtime")
+}
+
+/// `tasks` tasks per class keep writing 4 KiB blocks until `stop`.
+async fn keep_writing(file: Arc<File>, class: PriorityClass, tasks: usize, stop: Arc<AtomicBool>) {
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let file = Arc::clone(&file);
+        let stop = Arc::clone(&stop);
+        handles.push(class.spawn(async move {
+            let mut buf = vec![t as u8; 4096];
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let (res, b) = file.write_at(buf, (t as u64 * 64 + i % 64) * 4096).await;
+                res.expect("write");
+                buf = b;
+                i += 1;
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
+}
+
+#[test]
+fn shares_split_a_contended_device_across_threads() -> io::Result<()> {
+    // One request in flight at a time: every dispatch is the fair queue's
+    // choice, whichever worker thread issued it.
+    let rt = runtime(shardio::Config::new().io_inflight_cap(1)?);
+    rt.block_on(async {
+        let path = temp("shares");
+        let file = Arc::new(File::create(&path).await?);
+        let low = PriorityClass::new("low", 100);
+        let high = PriorityClass::new("high", 400);
+        let stop = Arc::new(AtomicBool::new(false));
+        let a = tokio::spawn(keep_writing(
+            Arc::clone(&file),
+            low.clone(),
+            8,
+            Arc::clone(&stop),
+        ));
+        let b = tokio::spawn(keep_writing(
+            Arc::clone(&file),
+            high.clone(),
+            8,
+            Arc::clone(&stop),
+        ));
+        // Run until the classes together did 4000 writes (no timing).
+        while low.stats().ops + high.stats().ops < 4000 {
+            tokio::task::yield_now().await;
+        }
+        let (l0, h0) = (low.stats(), high.stats());
+        while low.stats().ops + high.stats().ops < 8000 {
+            tokio::task::yield_now().await;
+        }
+        let (l1, h1) = (low.stats(), high.stats());
+        stop.store(true, Ordering::Relaxed);
+        a.await.expect("low");
+        b.await.expect("high");
+        let ratio = (h1.consumption - h0.consumption) / (l1.consumption - l0.consumption);
+        assert!(
+            (3.6..=4.4).contains(&ratio),
+            "shares 400:100 gave a consumption ratio of {ratio:.2} ({l1:?} {h1:?})"
+        );
+        assert!(l1.activations >= 1 && h1.activations >= 1);
+        assert!(h1.queue_delay > std::time::Duration::ZERO);
+        let m = shardio::metrics();
+        assert!(
+            m.classes
+                .iter()
+                .any(|c| c.name == "high" && c.ops == h1.ops.max(c.ops))
+        );
+        std::fs::remove_file(&path)?;
+        Ok(())
+    })
+}
+
+async fn write(file: &File) -> io::Result<usize> {
+    file.write_at(vec![1u8; 4096], 0).await.0
+}
+
+#[test]
+fn the_class_comes_from_force_then_set_class_then_scope_then_default() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new());
+    rt.block_on(async {
+        let path = temp("which");
+        let file = File::create(&path).await?;
+        let scoped = PriorityClass::new("scoped", 100);
+        let own = PriorityClass::new("own", 100);
+        let forced = PriorityClass::new("forced", 100);
+        let default = PriorityClass::default_class();
+
+        let d0 = default.stats().ops;
+        write(&file).await?;
+        assert_eq!(
+            default.stats().ops,
+            d0 + 1,
+            "unnamed work runs in the default class"
+        );
+
+        scoped.scope(write(&file)).await?;
+        assert_eq!(scoped.stats().ops, 1, "scope");
+        assert_eq!(PriorityClass::current(), default, "the scope ended");
+        scoped
+            .scope(async { assert_eq!(PriorityClass::current(), scoped) })
+            .await;
+
+        file.set_class(&own);
+        assert_eq!(file.class(), Some(own.clone()));
+        scoped.scope(write(&file)).await?;
+        assert_eq!(own.stats().ops, 1, "the file's class beats the scope");
+        assert_eq!(scoped.stats().ops, 1);
+
+        scoped.scope(forced.force(write(&file))).await?;
+        assert_eq!(forced.stats().ops, 1, "force beats the file's class");
+        assert_eq!(own.stats().ops, 1);
+
+        // A task spawned inside a scope does not inherit it; `spawn` does.
+        scoped
+            .scope(async {
+                let plain = tokio::spawn(async { PriorityClass::current() });
+                assert_eq!(plain.await.unwrap(), PriorityClass::default_class());
+                let inside = forced.spawn(async { PriorityClass::current() });
+                assert_eq!(inside.await.unwrap(), forced);
+            })
+            .await;
+
+        // `set_shares` is seen at once.
+        own.set_shares(0);
+        assert_eq!(own.shares(), 1, "0 shares is taken as 1");
+        own.set_shares(250);
+        assert_eq!(own.stats().shares, 250);
+        std::fs::remove_file(&path)?;
+        Ok(())
+    })
+}
+
+#[test]
+fn a_queued_request_dropped_before_dispatch_gives_its_place_back() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new().io_inflight_cap(1)?);
+    rt.block_on(async {
+        let path = temp("cancel");
+        let file = Arc::new(File::create(&path).await?);
+        let class = PriorityClass::new("c", 100);
+        // Many requests race for the single slot; half are dropped while
+        // queued (or in flight). If a dropped one kept its slot, the rest
+        // would never be dispatched.
+        let mut tasks = Vec::new();
+        for i in 0..64u64 {
+            let file = Arc::clone(&file);
+            tasks.push(class.spawn(async move {
+                let write = file.write_at(vec![i as u8; 4096], i * 4096);
+                if i % 2 == 0 {
+                    let mut write = std::pin::pin!(write);
+                    // Poll once (queues it), then drop it.
+                    let _ = futures::poll!(write.as_mut());
+                } else {
+                    write.await.0.expect("write");
+                }
+            }));
+        }
+        for t in tasks {
+            tokio::time::timeout(std::time::Duration::from_secs(30), t)
+                .await
+                .expect("every request was dispatched")
+                .expect("task");
+        }
+        let (res, _) = file.write_at(vec![9u8; 4096], 0).await;
+        res?;
+        std::fs::remove_file(&path)?;
+        Ok(())
+    })
+}
+
+#[test]
+fn requests_larger_than_the_throttle_takes_are_split_and_recombined() -> io::Result<()> {
+    // A slow modelled disk (1000 IOPS, 10 MB/s) and a 1 ms latency goal:
+    // the bucket takes at most 1 ms of device time, about 0 bytes after the
+    // 1 ms per-request cost... so give it a 5 ms goal: ~40 KB per part.
+    let dir = std::env::temp_dir();
+    let props = shardio::sched::IoProperties::new().disk(shardio::sched::DiskProperties::new(
+        &dir, 1000.0, 10e6, 1000.0, 10e6,
+    ));
+    let rt = runtime(
+        shardio::Config::new()
+            .io_properties(props)
+            .io_latency_goal(std::time::Duration::from_millis(5))?,
+    );
+    rt.block_on(async {
+        let path = temp("split");
+        let file = File::create(&path).await?;
+        let class = PriorityClass::new("split", 100);
+        file.set_class(&class);
+        let data: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+        let (res, _) = file.write_at(data.clone(), 0).await;
+        assert_eq!(res?, data.len(), "the parts add up to the whole write");
+        let parts = class.stats().ops;
+        assert!(parts >= 6, "a 256 KiB write is split into parts: {parts}");
+        let (res, back) = file.read_at(Vec::with_capacity(data.len()), 0).await;
+        assert_eq!(res?, data.len());
+        assert!(back == data, "the bytes read back are the bytes written");
+        std::fs::remove_file(&path)?;
+        Ok(())
+    })
+}
+
+#[test]
+fn socket_sends_and_receives_are_charged_to_the_socket_class() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new());
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tx = PriorityClass::new("tx", 100);
+        let rx = PriorityClass::new("rx", 100);
+        let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await?;
+            s.set_class(&rx);
+            let mut buf = vec![0u8; 100_000];
+            s.read_exact(&mut buf).await?;
+            io::Result::Ok((rx, buf))
+        });
+        let mut client = shardio::net::TcpStream::connect(addr).await?;
+        client.set_class(&tx);
+        client.write_all(&vec![7u8; 100_000]).await?;
+        client.flush().await?;
+        let (rx, buf) = server.await.expect("server")?;
+        assert!(buf.iter().all(|&b| b == 7));
+        if shardio::metrics().fallback_active {
+            return Ok(()); // sockets on epoll are not scheduled
+        }
+        let (t, r) = (tx.stats(), rx.stats());
+        assert_eq!(
+            t.bytes, 100_000,
+            "every byte sent was charged up front: {t:?}"
+        );
+        assert_eq!(r.bytes, 100_000, "every byte received was charged: {r:?}");
+        assert!(t.consumption > 0.0 && r.consumption > 0.0);
+        Ok(())
+    })
+}
+
+#[test]
+fn bad_scheduler_settings_are_errors_that_say_what_to_do() {
+    let e = shardio::Config::new()
+        .io_properties_yaml(
+            "disks:\n  - mountpoint: /\n    read_iops: 1000\n    read_bandwidth: fast\n",
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    assert!(
+        e.to_string().contains("line 4") && e.to_string().contains("read_bandwidth"),
+        "{e}"
+    );
+    let e = shardio::Config::new()
+        .io_properties_file("/nonexistent/io_properties.yaml")
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("/nonexistent/io_properties.yaml"),
+        "{e}"
+    );
+    let e = shardio::Config::new()
+        .io_latency_goal(std::time::Duration::ZERO)
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    let e = shardio::Config::new().io_inflight_cap(0).unwrap_err();
+    assert!(e.to_string().contains("at least 1"), "{e}");
+}
