@@ -78,7 +78,7 @@ pub struct ClassStats {
     pub bytes: u64,
     /// Device time charged, in seconds: the sum of each operation's cost
     /// `1/IOPS + bytes/bandwidth` from the io_properties model (without a
-    /// model, 1 µs per operation).
+    /// model, a nominal 10 µs per operation plus 1 ns per byte).
     pub consumption: f64,
     /// `consumption / shares`: equal across classes that all had work
     /// queued the whole time, when the scheduler is doing its job.
