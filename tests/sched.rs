@@ -298,3 +298,42 @@ fn bad_scheduler_settings_are_errors_that_say_what_to_do() {
     let e = shardio::Config::new().io_inflight_cap(0).unwrap_err();
     assert!(e.to_string().contains("at least 1"), "{e}");
 }
+
+#[test]
+fn a_bandwidth_cap_holds_a_class_back_and_lets_it_finish() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new());
+    rt.block_on(async {
+        let path = temp("cap");
+        let file = Arc::new(File::create(&path).await?);
+        let capped = PriorityClass::new("capped", 100);
+        capped.set_bandwidth_limit(Some(1 << 20)); // 1 MiB/s, 64 KiB burst
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..8u64 {
+            let file = Arc::clone(&file);
+            tasks.push(capped.spawn(async move {
+                file.write_at(vec![i as u8; 64 * 1024], i * 64 * 1024)
+                    .await
+                    .0
+                    .expect("write")
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.expect("task"), 64 * 1024);
+        }
+        // 512 KiB at 1 MiB/s after a 64 KiB burst: the cap must have held
+        // the writes back for at least 0.4 s (a lower bound only: a slow
+        // machine takes longer, never shorter).
+        let took = started.elapsed();
+        assert!(
+            took >= std::time::Duration::from_millis(400),
+            "the cap let 512 KiB through in {took:?}"
+        );
+        assert_eq!(capped.stats().bytes, 512 * 1024);
+        capped.set_bandwidth_limit(None);
+        assert_eq!(capped.bandwidth_limit(), None);
+        file.write_at(vec![0u8; 1 << 20], 0).await.0?; // uncapped: no wait
+        std::fs::remove_file(&path)?;
+        Ok(())
+    })
+}

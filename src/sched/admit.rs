@@ -1,4 +1,5 @@
-//! Waiting for a device's scheduler to dispatch a request.
+//! Waiting for a device's scheduler to dispatch a request: first for the
+//! class's bandwidth cap, if it has one, then in the device's fair queue.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,20 +7,54 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::class::ClassInner;
-use super::device::{Device, Dir, Permit, Waiter};
+use super::device::{Device, Dir, Permit, Waiter, now_ns};
+use super::token_bucket::TokenBucket;
 
 /// Resolves to a [`Permit`] when the device dispatches the request. Queued
-/// at creation; dropping it before then withdraws the request.
+/// at creation (or once its class's cap lets it through); dropping it
+/// before dispatch withdraws the request.
 pub(crate) struct Admit {
     device: Arc<Device>,
-    waiter: Option<Arc<Waiter>>,
+    class: Arc<ClassInner>,
+    dir: Dir,
+    bytes: u64,
+    issued: u64,
+    stage: Stage,
+}
+
+enum Stage {
+    /// Held by the class's bandwidth cap until the bucket reaches `pos`;
+    /// a timer is set for `armed` (ns).
+    Capped {
+        bucket: Arc<TokenBucket>,
+        pos: u64,
+        armed: u64,
+    },
+    Queued(Arc<Waiter>),
+    Done,
 }
 
 pub(crate) fn admit(device: Arc<Device>, class: Arc<ClassInner>, dir: Dir, bytes: u64) -> Admit {
-    let waiter = device.enqueue(class, dir, bytes);
+    let issued = now_ns();
+    let stage = match class.cap() {
+        Some(bucket) => {
+            bucket.replenish(issued);
+            let pos = bucket.grab(bytes);
+            Stage::Capped {
+                bucket,
+                pos,
+                armed: 0,
+            }
+        }
+        None => Stage::Queued(device.enqueue(Arc::clone(&class), dir, bytes, issued)),
+    };
     Admit {
         device,
-        waiter: Some(waiter),
+        class,
+        dir,
+        bytes,
+        issued,
+        stage,
     }
 }
 
@@ -27,21 +62,49 @@ impl Future for Admit {
     type Output = Permit;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
-        let Some(waiter) = self.waiter.take() else {
-            return Poll::Pending;
-        };
-        if waiter.poll_granted(cx.waker()) {
-            Poll::Ready(Permit::new(Arc::clone(&self.device), waiter))
-        } else {
-            self.waiter = Some(waiter);
-            Poll::Pending
+        let this = &mut *self;
+        loop {
+            match &mut this.stage {
+                Stage::Capped { bucket, pos, armed } => {
+                    let now = now_ns();
+                    bucket.replenish(now);
+                    let missing = bucket.deficiency(*pos);
+                    if missing > 0 {
+                        let at = now + bucket.wait_ns(missing);
+                        if *armed == 0 || at < *armed || now >= *armed {
+                            *armed = at;
+                            let waker = cx.waker().clone();
+                            super::timer::wake_at(at, move || waker.wake());
+                        }
+                        return Poll::Pending;
+                    }
+                    let waiter = this.device.enqueue(
+                        Arc::clone(&this.class),
+                        this.dir,
+                        this.bytes,
+                        this.issued,
+                    );
+                    this.stage = Stage::Queued(waiter);
+                }
+                Stage::Queued(waiter) => {
+                    if !waiter.poll_granted(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                    let Stage::Queued(waiter) = std::mem::replace(&mut this.stage, Stage::Done)
+                    else {
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(Permit::new(Arc::clone(&this.device), waiter));
+                }
+                Stage::Done => return Poll::Pending,
+            }
         }
     }
 }
 
 impl Drop for Admit {
     fn drop(&mut self) {
-        if let Some(w) = self.waiter.take() {
+        if let Stage::Queued(w) = std::mem::replace(&mut self.stage, Stage::Done) {
             if w.cancel() {
                 // Granted but never collected: complete it now.
                 drop(Permit::new(Arc::clone(&self.device), w));

@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
+use super::token_bucket::TokenBucket;
+
 /// The shares of the class that runs unnamed work.
 pub const DEFAULT_SHARES: u32 = 1000;
 
@@ -46,6 +48,9 @@ pub(crate) struct ClassInner {
     pub(crate) id: u64,
     pub(crate) name: String,
     shares: AtomicU32,
+    /// The class's bandwidth cap, in bytes per ns, if any.
+    cap: Mutex<Option<Arc<TokenBucket>>>,
+    limit: Mutex<Option<u64>>,
     pub(crate) counters: Counters,
 }
 
@@ -119,6 +124,8 @@ impl PriorityClass {
             id,
             name: name.into(),
             shares: AtomicU32::new(shares.max(1)),
+            cap: Mutex::new(None),
+            limit: Mutex::new(None),
             counters: Counters::default(),
         });
         let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
@@ -148,6 +155,35 @@ impl PriorityClass {
         self.inner.shares.store(shares.max(1), Relaxed);
     }
 
+    /// Caps the bytes per second the class's operations may move, over all
+    /// devices (`None` lifts the cap): an operation waits before it joins
+    /// its device's queue until the cap lets its bytes through. Bursts of
+    /// up to 10 ms of the rate (at least 64 KiB) pass at once.
+    ///
+    /// ```
+    /// let backup = shardio::sched::PriorityClass::new("backup", 100);
+    /// backup.set_bandwidth_limit(Some(50 << 20)); // 50 MiB/s
+    /// assert_eq!(backup.bandwidth_limit(), Some(50 << 20));
+    /// ```
+    pub fn set_bandwidth_limit(&self, bytes_per_sec: Option<u64>) {
+        let bucket = bytes_per_sec.filter(|&b| b > 0).map(|b| {
+            let burst = (b / 100).max(64 * 1024);
+            Arc::new(TokenBucket::new(
+                b as f64 / 1e9,
+                burst,
+                super::device::now_ns(),
+            ))
+        });
+        *self.inner.cap.lock().unwrap_or_else(|e| e.into_inner()) = bucket;
+        let mut limit = self.inner.limit.lock().unwrap_or_else(|e| e.into_inner());
+        *limit = bytes_per_sec.filter(|&b| b > 0);
+    }
+
+    /// The cap set with [`set_bandwidth_limit`](Self::set_bandwidth_limit).
+    pub fn bandwidth_limit(&self) -> Option<u64> {
+        *self.inner.limit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// What the class's operations have cost so far.
     pub fn stats(&self) -> ClassStats {
         self.inner.stats()
@@ -155,6 +191,11 @@ impl PriorityClass {
 }
 
 impl ClassInner {
+    /// The bucket of the class's bandwidth cap, if it has one.
+    pub(crate) fn cap(&self) -> Option<Arc<TokenBucket>> {
+        self.cap.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub(crate) fn shares(&self) -> u32 {
         self.shares.load(Relaxed)
     }

@@ -180,7 +180,15 @@ impl Device {
 
     /// Queues a request and dispatches what may go; the returned waiter
     /// says whether this request was granted already.
-    pub(crate) fn enqueue(&self, class: Arc<ClassInner>, dir: Dir, bytes: u64) -> Arc<Waiter> {
+    /// `since` is when the request was issued (it may have waited for its
+    /// class's bandwidth cap), for the queue-delay figures.
+    pub(crate) fn enqueue(
+        &self,
+        class: Arc<ClassInner>,
+        dir: Dir,
+        bytes: u64,
+        since: u64,
+    ) -> Arc<Waiter> {
         let now = now_ns();
         let cost = self.cost(dir, bytes);
         let waiter = Arc::new(Waiter {
@@ -188,7 +196,7 @@ impl Device {
             class,
             bytes,
             cost,
-            queued_at: now,
+            queued_at: since.min(now),
         });
         let wake = {
             let mut st = self.lock();
@@ -269,7 +277,12 @@ impl Device {
                     let at = now + bucket.wait_ns(missing).max(self.timer_floor_ns);
                     if st.timer_at.is_none_or(|t| t > at) {
                         st.timer_at = Some(at);
-                        super::timer::wake_at(at, self.me.clone());
+                        let me = self.me.clone();
+                        super::timer::wake_at(at, move || {
+                            if let Some(device) = me.upgrade() {
+                                device.timer_fired();
+                            }
+                        });
                     }
                     st.pending = Some(p);
                     break;

@@ -1,5 +1,5 @@
-//! Wakes a device's dispatch when the tokens its head request waits for
-//! will be there.
+//! Runs a callback when the tokens a request waits for will be there: a
+//! device's dispatch, or a task held by its class's bandwidth cap.
 //!
 //! One thread for the process, started on first use, sleeping on a condvar
 //! with a 1 µs timer slack: token waits are tens of microseconds, below the
@@ -8,17 +8,19 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::{Condvar, LazyLock, Mutex, Weak};
+use std::sync::{Condvar, LazyLock, Mutex};
 use std::time::Duration;
 
-use super::device::{Device, now_ns};
+use super::device::now_ns;
+
+type Callback = Box<dyn FnOnce() + Send>;
 
 struct Timer {
     due: Mutex<BinaryHeap<Reverse<Entry>>>,
     cond: Condvar,
 }
 
-struct Entry(u64, Weak<Device>);
+struct Entry(u64, Callback);
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
@@ -55,12 +57,13 @@ static TIMER: LazyLock<&'static Timer> = LazyLock::new(|| {
     timer
 });
 
-/// Runs `device`'s dispatch at `deadline_ns` (on the `now_ns` clock).
-pub(crate) fn wake_at(deadline_ns: u64, device: Weak<Device>) {
+/// Runs `callback` at `deadline_ns` (on the `now_ns` clock), on the timer
+/// thread: it must be short and must not block.
+pub(crate) fn wake_at(deadline_ns: u64, callback: impl FnOnce() + Send + 'static) {
     let timer = *TIMER;
     let mut due = timer.due.lock().unwrap_or_else(|e| e.into_inner());
     let earliest = due.peek().map(|e| e.0.0);
-    due.push(Reverse(Entry(deadline_ns, device)));
+    due.push(Reverse(Entry(deadline_ns, Box::new(callback))));
     if earliest.is_none_or(|t| deadline_ns < t) {
         timer.cond.notify_one();
     }
@@ -80,16 +83,14 @@ fn run(timer: &'static Timer) {
             if *at > now {
                 break;
             }
-            if let Some(Reverse(Entry(_, dev))) = due.pop() {
-                ready.push(dev);
+            if let Some(Reverse(Entry(_, callback))) = due.pop() {
+                ready.push(callback);
             }
         }
         if !ready.is_empty() {
             drop(due);
-            for dev in ready {
-                if let Some(dev) = dev.upgrade() {
-                    dev.timer_fired();
-                }
+            for callback in ready {
+                callback();
             }
             due = timer.due.lock().unwrap_or_else(|e| e.into_inner());
             continue;
