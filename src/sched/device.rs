@@ -214,16 +214,23 @@ impl Device {
             }
             st.queued += 1;
             st.queue.push(id, Arc::clone(&waiter), cost);
-            self.dispatch(&mut st, now)
+            // The clock read under the lock: times from threads that
+            // waited for it would be out of order.
+            self.dispatch(&mut st, now_ns())
         };
         wake.into_iter().for_each(Waker::wake);
         waiter
     }
 
-    /// Called by the timer thread when the head's tokens are due.
-    pub(crate) fn timer_fired(&self) {
+    /// Called by the timer thread when the head's tokens are due (`at` is
+    /// the deadline it was set for; an earlier timer replaced it if not
+    /// `timer_at`, and then this one has nothing to do).
+    pub(crate) fn timer_fired(&self, at: u64) {
         let wake = {
             let mut st = self.lock();
+            if st.timer_at != Some(at) {
+                return;
+            }
             st.timer_at = None;
             self.dispatch(&mut st, now_ns())
         };
@@ -248,7 +255,7 @@ impl Device {
             if st.queued == 0 {
                 return;
             }
-            self.dispatch(&mut st, now)
+            self.dispatch(&mut st, now_ns())
         };
         wake.into_iter().for_each(Waker::wake);
     }
@@ -280,7 +287,7 @@ impl Device {
                         let me = self.me.clone();
                         super::timer::wake_at(at, move || {
                             if let Some(device) = me.upgrade() {
-                                device.timer_fired();
+                                device.timer_fired(at);
                             }
                         });
                     }
