@@ -170,6 +170,12 @@ mod unstable {
                     .expect("task");
             }
         });
+        // The first report symbolizes the test binary's debug info, which
+        // can take seconds; wait for it (bounded), then check the limit.
+        let waited = Instant::now();
+        while reports("stall-many").is_empty() && waited.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         std::thread::sleep(Duration::from_millis(100));
         let found = reports("stall-many");
         assert!(
