@@ -337,3 +337,49 @@ fn a_bandwidth_cap_holds_a_class_back_and_lets_it_finish() -> io::Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn an_accepted_write_left_unflushed_does_not_hold_the_device() -> io::Result<()> {
+    // One slot per device: if an accepted but never-again-polled write
+    // kept it, every later operation on the device would wait forever.
+    let rt = runtime(shardio::Config::new().io_inflight_cap(1)?);
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let class = PriorityClass::new("one-slot", 100);
+        let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut idle = shardio::net::TcpStream::connect(addr).await?;
+        let (_idle_peer, _) = listener.accept().await?;
+        let mut busy = shardio::net::TcpStream::connect(addr).await?;
+        let (mut busy_peer, _) = listener.accept().await?;
+        idle.set_class(&class);
+        busy.set_class(&class);
+        idle.write_all(&[1u8; 1000]).await?; // accepted, never flushed
+        busy.write_all(&[2u8; 1000]).await?;
+        let mut got = [0u8; 1000];
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            busy_peer.read_exact(&mut got),
+        )
+        .await
+        .expect("the second stream's bytes went out")?;
+        assert!(got.iter().all(|&b| b == 2));
+
+        let path = temp("unflushed");
+        let mut a = File::create(&path).await?;
+        a.set_class(&class);
+        a.write_all(b"accepted, not flushed").await?;
+        let b = File::create(temp("other")).await?;
+        b.set_class(&class);
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            b.write_at(vec![3u8; 4096], 0),
+        )
+        .await
+        .expect("the other file's write was dispatched");
+        res.0?;
+        a.flush().await?;
+        std::fs::remove_file(&path)?;
+        Ok(())
+    })
+}

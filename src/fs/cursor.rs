@@ -33,6 +33,8 @@ pub(crate) struct Cursor {
     /// An error of an earlier write, for the next call.
     error: Option<io::Error>,
     seek: Option<SeekFrom>,
+    /// A write waiting for the disk's queue; withdrawn by a read or seek.
+    write_admit: Option<Admit>,
 }
 
 enum Inflight {
@@ -41,13 +43,12 @@ enum Inflight {
     /// A read at the cursor position.
     Read(Op<ReadAt<Vec<u8>>>, Option<Permit>),
     /// A write already counted in `pos`, `len` bytes at `at`.
-    Write(Op<WriteAt<Vec<u8>>>, u64, usize, Option<Permit>),
+    Write(Op<WriteAt<Vec<u8>>>, u64, usize),
 }
 
 /// The operation an `Inflight::Admit` starts once dispatched.
 enum Next {
     Read { buf: Vec<u8>, pos: u64 },
-    Write { buf: Vec<u8>, at: u64 },
 }
 
 impl File {
@@ -66,10 +67,6 @@ impl File {
                         Next::Read { buf, pos } => {
                             Inflight::Read(Op::new(ReadAt { fd, buf, pos }), permit)
                         }
-                        Next::Write { buf, at } => {
-                            let len = buf.len();
-                            Inflight::Write(Op::new(WriteAt { fd, buf, pos: at }), at, len, permit)
-                        }
                     });
                 }
                 Inflight::Read(op, permit) => {
@@ -82,10 +79,9 @@ impl File {
                         Err(e) => self.cursor.error = Some(e),
                     }
                 }
-                Inflight::Write(op, at, len, permit) => {
+                Inflight::Write(op, at, len) => {
                     let (at, len) = (*at, *len);
                     let (res, mut buf) = ready!(Pin::new(op).poll(cx));
-                    let permit = permit.take();
                     self.cursor.inflight = None;
                     match res {
                         Ok(n) if n < len && n > 0 => {
@@ -101,7 +97,6 @@ impl File {
                                 }),
                                 at + n as u64,
                                 rest,
-                                permit,
                             ));
                         }
                         Ok(0) if len > 0 => {
@@ -150,6 +145,8 @@ impl AsyncRead for File {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         no_cursor_on_direct(this)?;
+        // A write that was never accepted is withdrawn.
+        this.cursor.write_admit = None;
         loop {
             if let Some((data, off)) = &mut this.cursor.pending {
                 let n = (data.len() - *off).min(dst.remaining());
@@ -224,16 +221,21 @@ impl AsyncWrite for File {
             return Poll::Ready(Ok(0));
         }
         let n = src.len().min(MAX_CHUNK);
+        if this.cursor.write_admit.is_none() {
+            this.cursor.write_admit = this.sched.admit_file(&*this.fd, Dir::Write, n);
+        }
+        if let Some(admit) = &mut this.cursor.write_admit {
+            // Nothing is accepted until the disk's queue dispatches the
+            // write (the bytes stay with the caller); the permit is then
+            // returned at once, since an accepted write may not be polled
+            // again for a long time.
+            drop(ready!(Pin::new(admit).poll(cx)));
+            this.cursor.write_admit = None;
+        }
         let mut buf = this.buffer(n);
         buf.extend_from_slice(&src[..n]);
         let at = this.cursor.pos;
         let fd = Arc::clone(&this.fd);
-        if let Some(admit) = this.sched.admit_file(&*fd, Dir::Write, n) {
-            // Accepted now, submitted once dispatched, like any other write.
-            this.cursor.inflight = Some(Inflight::Admit(admit, Next::Write { buf, at }));
-            this.cursor.pos += n as u64;
-            return Poll::Ready(Ok(n));
-        }
         let mut op = Op::new(WriteAt { fd, buf, pos: at });
         // Submit now; report it done: the next call learns how it ended.
         match Pin::new(&mut op).poll(cx) {
@@ -247,7 +249,6 @@ impl AsyncWrite for File {
                     Op::new(WriteAt { fd, buf, pos: at2 }),
                     at2,
                     rest,
-                    None,
                 ));
             }
             Poll::Ready((Ok(_), _)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
@@ -255,7 +256,7 @@ impl AsyncWrite for File {
                 this.cursor.spare = Some(buf);
                 return Poll::Ready(Err(e));
             }
-            Poll::Pending => this.cursor.inflight = Some(Inflight::Write(op, at, n, None)),
+            Poll::Pending => this.cursor.inflight = Some(Inflight::Write(op, at, n)),
         }
         this.cursor.pos += n as u64;
         Poll::Ready(Ok(n))
@@ -286,6 +287,7 @@ impl AsyncSeek for File {
 
     fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
+        this.cursor.write_admit = None;
         ready!(this.poll_inflight(cx));
         // Read-ahead is dropped: the logical position is `pos`.
         if let Some((data, _)) = this.cursor.pending.take() {

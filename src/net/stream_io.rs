@@ -20,7 +20,7 @@ use crate::driver::{BufLease, Multishot, Op};
 use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::ops::send::Send;
-use crate::sched::{Admit, Dir, Permit, Target};
+use crate::sched::{Admit, Dir, Target};
 
 /// Largest chunk a single `poll_write` accepts: the in-flight budget.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -93,8 +93,6 @@ struct WriteState {
     inflight: Option<Op<Send<Vec<u8>>>>,
     /// The next send, waiting for the transmit side to dispatch it.
     admit: Option<Admit>,
-    /// The dispatched send in flight, for the scheduler.
-    permit: Option<Permit>,
     /// A send error not reported yet.
     error: Option<io::Error>,
     /// The last send's buffer, reused for the next.
@@ -261,7 +259,6 @@ impl UringStream {
         while let Some(op) = &mut st.inflight {
             let (res, mut buf) = ready!(Pin::new(op).poll(cx));
             st.inflight = None;
-            st.permit = None;
             match res {
                 Ok(n) if n < buf.len() && n > 0 => {
                     // Interrupted short send: send the rest before anything else.
@@ -303,14 +300,14 @@ impl UringStream {
             let len: usize = bufs.iter().map(|b| b.len()).sum();
             st.admit = self.sched.admit_net(Dir::Write, len.min(WRITE_CHUNK));
         }
-        let permit = match &mut st.admit {
-            Some(admit) => {
-                let permit = ready!(Pin::new(admit).poll(cx));
-                st.admit = None;
-                Some(permit)
-            }
-            None => None,
-        };
+        if let Some(admit) = &mut st.admit {
+            // Dispatched. The permit is returned at once rather than when
+            // the send completes: nobody may poll this send again for a
+            // long time (a server writes a response, then waits to read),
+            // and a held permit would keep the device's slot.
+            drop(ready!(Pin::new(admit).poll(cx)));
+            st.admit = None;
+        }
         let mut buf = st.spare.take().unwrap_or_default();
         buf.clear();
         for slice in bufs {
@@ -346,7 +343,6 @@ impl UringStream {
             }
             Poll::Pending => {
                 st.inflight = Some(op);
-                st.permit = permit;
                 Poll::Ready(Ok(n))
             }
         }

@@ -33,6 +33,17 @@
 //! hits served inline, `open`, `accept`, `connect` and `close` are not
 //! throttled.
 
+//!
+//! # Cancellation
+//!
+//! Dropping an operation's future while it waits in a queue withdraws it.
+//! `AsyncWrite` is poll-based: a `poll_write` that returned `Pending`
+//! because its bytes wait for dispatch leaves the request queued for the
+//! caller's next call. If the caller never calls again, the request, once
+//! dispatched, holds one slot of the in-flight cap (devices without a
+//! model) until the next read, write or seek on that file or socket, or
+//! until it is dropped.
+
 // The fair queue's `cost` and the bucket's are in device nanoseconds.
 
 mod admit;
