@@ -383,3 +383,43 @@ fn an_accepted_write_left_unflushed_does_not_hold_the_device() -> io::Result<()>
         Ok(())
     })
 }
+
+#[test]
+fn datagram_sends_and_receives_are_charged_to_the_socket_class() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new());
+    rt.block_on(async {
+        let tx = PriorityClass::new("udp-tx", 100);
+        let rx = PriorityClass::new("udp-rx", 100);
+        let a = shardio::net::UdpSocket::bind("127.0.0.1:0").await?;
+        let b = shardio::net::UdpSocket::bind("127.0.0.1:0").await?;
+        a.set_class(&tx);
+        b.set_class(&rx);
+        let to = b.local_addr()?;
+        for _ in 0..10 {
+            a.send_to(&[5u8; 1000], to).await?;
+            let mut buf = [0u8; 2000];
+            let (n, _) = b.recv_from(&mut buf).await?;
+            assert_eq!(n, 1000);
+        }
+        a.connect(to).await?;
+        assert_eq!(a.try_send(&[6u8; 500])?, 500);
+        let mut buf = [0u8; 2000];
+        b.readable().await?;
+        let (n, _) = b.try_recv_from(&mut buf)?;
+        assert_eq!(n, 500);
+
+        let (u, v) = shardio::net::UnixDatagram::pair()?;
+        u.set_class(&tx);
+        v.set_class(&rx);
+        u.send(&[7u8; 300]).await?;
+        assert_eq!(v.recv(&mut buf).await?, 300);
+        if shardio::metrics().fallback_active {
+            return Ok(()); // sockets on epoll are not scheduled
+        }
+        assert_eq!(a.class(), Some(tx.clone()));
+        assert_eq!(tx.stats().bytes, 10 * 1000 + 500 + 300, "{:?}", tx.stats());
+        assert_eq!(rx.stats().bytes, 10 * 1000 + 500 + 300, "{:?}", rx.stats());
+        assert_eq!(tx.stats().ops, 12);
+        Ok(())
+    })
+}

@@ -180,6 +180,16 @@ impl AsyncRead for File {
             let mut buf = this.buffer(dst.remaining().clamp(4096, MAX_CHUNK));
             let pos = this.cursor.pos;
             if this.inline_reads.load(Ordering::Relaxed) {
+                // Inline reads spend Tokio's cooperative budget (see
+                // `File::read_at`).
+                let coop = match tokio::task::coop::poll_proceed(cx) {
+                    Poll::Ready(coop) => coop,
+                    Poll::Pending => {
+                        this.cursor.spare = Some(buf);
+                        return Poll::Pending;
+                    }
+                };
+                coop.made_progress();
                 match read_cached(&this.fd, &mut buf, pos) {
                     Cached::Done(Ok(0)) => return Poll::Ready(Ok(())),
                     Cached::Done(Ok(_)) => {

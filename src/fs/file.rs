@@ -302,6 +302,11 @@ impl File {
             }
         }
         if self.inline_reads.load(Ordering::Relaxed) {
+            // A read served inline never waits, so it spends Tokio's
+            // cooperative budget: a task reading cached data in a loop
+            // yields now and then, and timers and other tasks on its worker
+            // still run (as they do around Tokio's own I/O).
+            tokio::task::coop::consume_budget().await;
             match read_cached(&self.fd, &mut buf, pos) {
                 Cached::Done(res) => return (res, buf),
                 Cached::Miss => {}

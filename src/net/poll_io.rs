@@ -17,6 +17,7 @@ use std::task::{Context, Poll, Wake, Waker, ready};
 
 use crate::driver::Op;
 use crate::ops::poll::PollAdd;
+use crate::sched::{Admit, Dir, Target};
 
 /// Which readiness.
 #[derive(Clone, Copy)]
@@ -29,6 +30,10 @@ pub(crate) struct PollIo<S: AsRawFd + Send + Sync + 'static> {
     sock: Arc<S>,
     read: Mutex<Waiting<S>>,
     write: Mutex<Waiting<S>>,
+    /// The socket's priority class, for the scheduler.
+    pub(crate) sched: Target,
+    /// A send waiting for the network's transmit side to dispatch it.
+    send_admit: Mutex<Option<Admit>>,
 }
 
 struct Waiting<S: AsRawFd + Send + Sync + 'static> {
@@ -67,6 +72,8 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
             sock: Arc::new(sock),
             read: waiting(),
             write: waiting(),
+            sched: Target::default(),
+            send_admit: Mutex::new(None),
         }
     }
 
@@ -122,6 +129,70 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         }
     }
 
+    /// [`poll_io`](Self::poll_io) for a send of `bytes`, charged before it
+    /// is tried: it waits for the network's transmit side to dispatch it.
+    pub(crate) fn poll_send<R>(
+        &self,
+        cx: &mut Context<'_>,
+        bytes: usize,
+        f: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        {
+            let mut admit = lock(&self.send_admit);
+            if admit.is_none() {
+                *admit = self.sched.admit_net(Dir::Write, bytes);
+            }
+            if let Some(a) = admit.as_mut() {
+                drop(ready!(Pin::new(a).poll(cx)));
+                *admit = None;
+            }
+        }
+        self.poll_io(Direction::Write, cx, f)
+    }
+
+    /// [`poll_io`](Self::poll_io) for a receive, charged when it completes
+    /// with the bytes `len` says it took.
+    pub(crate) fn poll_recv<R>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&S) -> io::Result<R>,
+        len: impl FnOnce(&R) -> usize,
+    ) -> Poll<io::Result<R>> {
+        let res = ready!(self.poll_io(Direction::Read, cx, f));
+        if let Ok(r) = &res {
+            self.sched.charge_net(Dir::Read, len(r));
+        }
+        Poll::Ready(res)
+    }
+
+    /// The async form of [`poll_send`](Self::poll_send).
+    pub(crate) async fn send<R>(
+        &self,
+        bytes: usize,
+        mut f: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_send(cx, bytes, &mut f)).await
+    }
+
+    /// The async form of [`poll_recv`](Self::poll_recv).
+    pub(crate) async fn recv<R>(
+        &self,
+        mut f: impl FnMut(&S) -> io::Result<R>,
+        len: impl Fn(&R) -> usize,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_recv(cx, &mut f, &len)).await
+    }
+
+    /// A `try_*` send or receive that moved `bytes`, charged after the
+    /// fact (it cannot wait).
+    pub(crate) fn charge_after(&self, dir: Direction, bytes: usize) {
+        let dir = match dir {
+            Direction::Read => Dir::Read,
+            Direction::Write => Dir::Write,
+        };
+        self.sched.charge_net(dir, bytes);
+    }
+
     /// The async form of [`poll_io`](Self::poll_io).
     pub(crate) async fn io<R>(
         &self,
@@ -166,4 +237,18 @@ pub(crate) async fn ready_with(
         }
     })
     .await
+}
+
+/// A `try_*` send or receive that went through: charged after the fact,
+/// since it could not wait for the scheduler.
+pub(crate) fn charged<S: std::os::fd::AsRawFd + Send + Sync + 'static, R>(
+    io: &PollIo<S>,
+    dir: Direction,
+    res: io::Result<R>,
+    len: impl FnOnce(&R) -> usize,
+) -> io::Result<R> {
+    if let Ok(r) = &res {
+        io.charge_after(dir, len(r));
+    }
+    res
 }

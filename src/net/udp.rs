@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{Interest, ReadBuf, Ready};
 
-use super::poll_io::{Direction, PollIo};
+use super::poll_io::{Direction, PollIo, charged};
 use super::{ToSocketAddrs, each_addr};
 use crate::runtime::context;
 
@@ -52,6 +52,26 @@ macro_rules! both {
 }
 
 impl UdpSocket {
+    /// Makes `class` this socket's priority class: sends are charged to it
+    /// before they are tried (`send`, `send_to`, `poll_send*`; `try_send*`
+    /// cannot wait and is charged after), receives when they complete (see
+    /// [`shardio::sched`](crate::sched)). Without it, operations run in the
+    /// class of the future that issues them. On the epoll fallback path
+    /// sockets are not scheduled and this has no effect.
+    pub fn set_class(&self, class: &crate::sched::PriorityClass) {
+        if let Inner::Uring(io) = &self.inner {
+            io.sched.set_class(class);
+        }
+    }
+
+    /// The class set with [`set_class`](Self::set_class), if any.
+    pub fn class(&self) -> Option<crate::sched::PriorityClass> {
+        match &self.inner {
+            Inner::Uring(io) => io.sched.class(),
+            Inner::Epoll(_) => None,
+        }
+    }
+
     /// Binds to `addr` (the first resolved address that binds).
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(addr, |addr| async move {
@@ -95,7 +115,7 @@ impl UdpSocket {
     /// Cancel safe: if dropped before completing, nothing was sent.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => io.io(Direction::Write, |s| s.send(buf)).await,
+            Inner::Uring(io) => io.send(buf.len(), |s| s.send(buf)).await,
             Inner::Epoll(t) => t.send(buf).await,
         }
     }
@@ -107,7 +127,7 @@ impl UdpSocket {
     /// Cancel safe: if dropped before completing, no datagram was taken.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => io.io(Direction::Read, |s| s.recv(buf)).await,
+            Inner::Uring(io) => io.recv(|s| s.recv(buf), |n| *n).await,
             Inner::Epoll(t) => t.recv(buf).await,
         }
     }
@@ -125,7 +145,7 @@ impl UdpSocket {
                 io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
             })?;
         match &self.inner {
-            Inner::Uring(io) => io.io(Direction::Write, |s| s.send_to(buf, addr)).await,
+            Inner::Uring(io) => io.send(buf.len(), |s| s.send_to(buf, addr)).await,
             Inner::Epoll(t) => t.send_to(buf, addr).await,
         }
     }
@@ -137,7 +157,7 @@ impl UdpSocket {
     /// Cancel safe: if dropped before completing, no datagram was taken.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match &self.inner {
-            Inner::Uring(io) => io.io(Direction::Read, |s| s.recv_from(buf)).await,
+            Inner::Uring(io) => io.recv(|s| s.recv_from(buf), |(n, _)| *n).await,
             Inner::Epoll(t) => t.recv_from(buf).await,
         }
     }
@@ -172,11 +192,17 @@ impl UdpSocket {
     /// Polls to receive from the connected peer into `buf`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
-                let n = s.recv(buf.initialize_unfilled())?;
-                buf.advance(n);
-                Ok(())
-            }),
+            Inner::Uring(io) => io
+                .poll_recv(
+                    cx,
+                    |s| {
+                        let n = s.recv(buf.initialize_unfilled())?;
+                        buf.advance(n);
+                        Ok(n)
+                    },
+                    |n| *n,
+                )
+                .map_ok(drop),
             Inner::Epoll(t) => t.poll_recv(cx, buf),
         }
     }
@@ -184,7 +210,7 @@ impl UdpSocket {
     /// Polls to send to the connected peer.
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Write, cx, |s| s.send(buf)),
+            Inner::Uring(io) => io.poll_send(cx, buf.len(), |s| s.send(buf)),
             Inner::Epoll(t) => t.poll_send(cx, buf),
         }
     }
@@ -196,11 +222,17 @@ impl UdpSocket {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
-                let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
-                buf.advance(n);
-                Ok(addr)
-            }),
+            Inner::Uring(io) => io
+                .poll_recv(
+                    cx,
+                    |s| {
+                        let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
+                        buf.advance(n);
+                        Ok((n, addr))
+                    },
+                    |(n, _)| *n,
+                )
+                .map_ok(|(_, addr)| addr),
             Inner::Epoll(t) => t.poll_recv_from(cx, buf),
         }
     }
@@ -213,7 +245,7 @@ impl UdpSocket {
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Write, cx, |s| s.send_to(buf, target)),
+            Inner::Uring(io) => io.poll_send(cx, buf.len(), |s| s.send_to(buf, target)),
             Inner::Epoll(t) => t.poll_send_to(cx, buf, target),
         }
     }
@@ -268,22 +300,44 @@ impl UdpSocket {
 
     /// Sends to the connected peer without waiting.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        both!(self, s => s.send(buf), t => t.try_send(buf))
+        match &self.inner {
+            Inner::Uring(io) => charged(io, Direction::Write, io.get_ref().send(buf), |n| *n),
+            Inner::Epoll(t) => t.try_send(buf),
+        }
     }
 
     /// Receives from the connected peer without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        both!(self, s => s.recv(buf), t => t.try_recv(buf))
+        match &self.inner {
+            Inner::Uring(io) => charged(io, Direction::Read, io.get_ref().recv(buf), |n| *n),
+            Inner::Epoll(t) => t.try_recv(buf),
+        }
     }
 
     /// Sends to `target` without waiting.
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        both!(self, s => s.send_to(buf, target), t => t.try_send_to(buf, target))
+        match &self.inner {
+            Inner::Uring(io) => charged(
+                io,
+                Direction::Write,
+                io.get_ref().send_to(buf, target),
+                |n| *n,
+            ),
+            Inner::Epoll(t) => t.try_send_to(buf, target),
+        }
     }
 
     /// Receives a datagram without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        both!(self, s => s.recv_from(buf), t => t.try_recv_from(buf))
+        match &self.inner {
+            Inner::Uring(io) => charged(
+                io,
+                Direction::Read,
+                io.get_ref().recv_from(buf),
+                |(n, _)| *n,
+            ),
+            Inner::Epoll(t) => t.try_recv_from(buf),
+        }
     }
 
     /// Peeks at a datagram without waiting.

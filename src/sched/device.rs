@@ -222,6 +222,24 @@ impl Device {
         waiter
     }
 
+    /// Charges a completed request that could not wait up front (a
+    /// datagram received into the caller's buffer, a `try_send`): its cost
+    /// goes on the class's account and is taken from the bucket, so the
+    /// class and the device carry it as debt.
+    pub(crate) fn charge_after(&self, class: &Arc<ClassInner>, dir: Dir, bytes: u64) {
+        let cost = self.cost(dir, bytes);
+        let c = &class.counters;
+        c.ops.fetch_add(1, Ordering::Relaxed);
+        c.bytes.fetch_add(bytes, Ordering::Relaxed);
+        c.consumption_ns.fetch_add(cost, Ordering::Relaxed);
+        let mut st = self.lock();
+        let id = self.slot(&mut st, class);
+        st.queue.charge(id, cost);
+        if let Some(bucket) = &self.bucket {
+            bucket.grab(cost);
+        }
+    }
+
     /// Called by the timer thread when the head's tokens are due (`at` is
     /// the deadline it was set for; an earlier timer replaced it if not
     /// `timer_at`, and then this one has nothing to do).

@@ -67,6 +67,15 @@ impl<R> FairQueue<R> {
 
     /// Takes the next request: from the backlogged class with the least
     /// accumulated cost.
+    /// Adds `cost` to `class`'s account without a request: the post-paid
+    /// cost of a completed datagram receive, carried as debt.
+    pub(crate) fn charge(&mut self, class: ClassId, cost: u64) {
+        let c = &mut self.classes[class];
+        let floor = self.last - self.tau / f64::from(c.shares);
+        c.accumulated =
+            c.accumulated.max(floor) + (cost as f64 / f64::from(c.shares)).max(MIN_CHARGE);
+    }
+
     pub(crate) fn dispatch(&mut self) -> Option<(ClassId, R, u64)> {
         let i = self.next_class()?;
         let c = &mut self.classes[i];

@@ -29,9 +29,13 @@
 //! through `AsyncRead`/`AsyncWrite`) and `sync_all`/`sync_data`, on the
 //! file's disk; socket sends, charged before they are submitted, on the
 //! network's transmit side; socket receives, charged when they complete
-//! (the class carries the cost as debt), on the receive side. Page-cache
-//! hits served inline, `open`, `accept`, `connect` and `close` are not
-//! throttled.
+//! (the class carries the cost as debt), on the receive side: a stream
+//! hands received bytes to the reader once the receive side dispatches
+//! them; a datagram, received straight into the caller's buffer, leaves
+//! its cost as debt on the class and the device. Datagram `try_send*`
+//! cannot wait and is charged the same way. Page-cache hits served inline,
+//! `open`, `accept`, `connect` and `close` are not throttled, and sockets on
+//! the epoll fallback path are not scheduled.
 
 //!
 //! # Cancellation

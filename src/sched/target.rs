@@ -83,6 +83,18 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Charges a completed socket operation after the fact (post-paid).
+    pub(crate) fn charge_net(&self, dir: Dir, bytes: usize) {
+        if !device::active() {
+            return;
+        }
+        if let Some(dev) = self.device(dir, || Some(registry::net())) {
+            dev.charge_after(&resolve(self.own()), dir, bytes as u64);
+        }
+    }
+}
+
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")

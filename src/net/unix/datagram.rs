@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tokio::io::{Interest, ReadBuf, Ready};
 
 use super::SocketAddr;
-use crate::net::poll_io::{Direction, PollIo};
+use crate::net::poll_io::{Direction, PollIo, charged};
 use crate::runtime::context;
 
 /// A Unix datagram socket: Tokio's `UnixDatagram`, with readiness from
@@ -50,16 +50,27 @@ macro_rules! both {
     };
 }
 
-macro_rules! io_call {
-    ($self:ident, $dir:expr, |$s:ident| $call:expr, |$t:ident| $epoll:expr) => {
-        match &$self.inner {
-            Inner::Uring(io) => io.io($dir, |$s| $call).await,
-            Inner::Epoll($t) => $epoll.await,
-        }
-    };
-}
-
 impl UnixDatagram {
+    /// Makes `class` this socket's priority class: sends are charged to it
+    /// before they are tried (`send`, `send_to`, `poll_send*`; `try_send*`
+    /// cannot wait and is charged after), receives when they complete (see
+    /// [`shardio::sched`](crate::sched)). Without it, operations run in the
+    /// class of the future that issues them. On the epoll fallback path
+    /// sockets are not scheduled and this has no effect.
+    pub fn set_class(&self, class: &crate::sched::PriorityClass) {
+        if let Inner::Uring(io) = &self.inner {
+            io.sched.set_class(class);
+        }
+    }
+
+    /// The class set with [`set_class`](Self::set_class), if any.
+    pub fn class(&self) -> Option<crate::sched::PriorityClass> {
+        match &self.inner {
+            Inner::Uring(io) => io.sched.class(),
+            Inner::Epoll(_) => None,
+        }
+    }
+
     /// Binds to `path`. Must be called inside a Tokio runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         Self::from_std(StdDatagram::bind(path)?)
@@ -106,7 +117,10 @@ impl UnixDatagram {
     ///
     /// Cancel safe.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        io_call!(self, Direction::Write, |s| s.send(buf), |t| t.send(buf))
+        match &self.inner {
+            Inner::Uring(io) => io.send(buf.len(), |s| s.send(buf)).await,
+            Inner::Epoll(t) => t.send(buf).await,
+        }
     }
 
     /// Receives from the connected peer.
@@ -115,7 +129,10 @@ impl UnixDatagram {
     ///
     /// Cancel safe.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        io_call!(self, Direction::Read, |s| s.recv(buf), |t| t.recv(buf))
+        match &self.inner {
+            Inner::Uring(io) => io.recv(|s| s.recv(buf), |n| *n).await,
+            Inner::Epoll(t) => t.recv(buf).await,
+        }
     }
 
     /// Sends to the socket at `target`.
@@ -125,8 +142,10 @@ impl UnixDatagram {
     /// Cancel safe.
     pub async fn send_to(&self, buf: &[u8], target: impl AsRef<Path>) -> io::Result<usize> {
         let target = target.as_ref();
-        io_call!(self, Direction::Write, |s| s.send_to(buf, target), |t| t
-            .send_to(buf, target))
+        match &self.inner {
+            Inner::Uring(io) => io.send(buf.len(), |s| s.send_to(buf, target)).await,
+            Inner::Epoll(t) => t.send_to(buf, target).await,
+        }
     }
 
     /// Receives a datagram and its sender's address.
@@ -137,7 +156,7 @@ impl UnixDatagram {
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match &self.inner {
             Inner::Uring(io) => {
-                let (n, addr) = io.io(Direction::Read, |s| s.recv_from(buf)).await?;
+                let (n, addr) = io.recv(|s| s.recv_from(buf), |(n, _)| *n).await?;
                 Ok((n, addr.into()))
             }
             Inner::Epoll(t) => t.recv_from(buf).await,
@@ -147,11 +166,17 @@ impl UnixDatagram {
     /// Polls to receive from the connected peer into `buf`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
-                let n = s.recv(buf.initialize_unfilled())?;
-                buf.advance(n);
-                Ok(())
-            }),
+            Inner::Uring(io) => io
+                .poll_recv(
+                    cx,
+                    |s| {
+                        let n = s.recv(buf.initialize_unfilled())?;
+                        buf.advance(n);
+                        Ok(n)
+                    },
+                    |n| *n,
+                )
+                .map_ok(drop),
             Inner::Epoll(t) => t.poll_recv(cx, buf),
         }
     }
@@ -159,7 +184,7 @@ impl UnixDatagram {
     /// Polls to send to the connected peer.
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Write, cx, |s| s.send(buf)),
+            Inner::Uring(io) => io.poll_send(cx, buf.len(), |s| s.send(buf)),
             Inner::Epoll(t) => t.poll_send(cx, buf),
         }
     }
@@ -171,11 +196,17 @@ impl UnixDatagram {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
         match &self.inner {
-            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
-                let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
-                buf.advance(n);
-                Ok(addr.into())
-            }),
+            Inner::Uring(io) => io
+                .poll_recv(
+                    cx,
+                    |s| {
+                        let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
+                        buf.advance(n);
+                        Ok((n, addr))
+                    },
+                    |(n, _)| *n,
+                )
+                .map_ok(|(_, addr)| addr.into()),
             Inner::Epoll(t) => t.poll_recv_from(cx, buf),
         }
     }
@@ -213,22 +244,44 @@ impl UnixDatagram {
 
     /// Sends to the connected peer without waiting.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        both!(self, s => s.send(buf), t => t.try_send(buf))
+        match &self.inner {
+            Inner::Uring(io) => charged(io, Direction::Write, io.get_ref().send(buf), |n| *n),
+            Inner::Epoll(t) => t.try_send(buf),
+        }
     }
 
     /// Receives from the connected peer without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        both!(self, s => s.recv(buf), t => t.try_recv(buf))
+        match &self.inner {
+            Inner::Uring(io) => charged(io, Direction::Read, io.get_ref().recv(buf), |n| *n),
+            Inner::Epoll(t) => t.try_recv(buf),
+        }
     }
 
     /// Sends to `target` without waiting.
     pub fn try_send_to(&self, buf: &[u8], target: impl AsRef<Path>) -> io::Result<usize> {
-        both!(self, s => s.send_to(buf, target), t => t.try_send_to(buf, target))
+        match &self.inner {
+            Inner::Uring(io) => charged(
+                io,
+                Direction::Write,
+                io.get_ref().send_to(buf, target),
+                |n| *n,
+            ),
+            Inner::Epoll(t) => t.try_send_to(buf, target),
+        }
     }
 
     /// Receives a datagram without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        both!(self, s => s.recv_from(buf).map(|(n, a)| (n, a.into())), t => t.try_recv_from(buf))
+        match &self.inner {
+            Inner::Uring(io) => charged(
+                io,
+                Direction::Read,
+                io.get_ref().recv_from(buf).map(|(n, a)| (n, a.into())),
+                |(n, _)| *n,
+            ),
+            Inner::Epoll(t) => t.try_recv_from(buf),
+        }
     }
 
     /// The local address.
