@@ -10,7 +10,10 @@
 //!
 //! Prints IOPS or MB/s, CPU µs per I/O (getrusage; fio's own report for fio)
 //! and the ratios. fio comes from Debian's `fio` package; without it the fio
-//! columns say so.
+//! columns say so. `SHARDIO_BENCH_CLASS=1` runs shardio's reads in a
+//! priority class (through the scheduler), `SHARDIO_BENCH_PROPS=<file>`
+//! gives the scheduler an io_properties model: compare CPU/IO with and
+//! without.
 
 use std::io::{self, SeekFrom};
 use std::path::Path;
@@ -28,6 +31,8 @@ struct Figure {
     rate: f64,
     cpu_us: f64,
 }
+
+static BENCH_CLASS: std::sync::OnceLock<shardio::sched::PriorityClass> = std::sync::OnceLock::new();
 
 fn main() -> io::Result<()> {
     let smoke =
@@ -60,11 +65,21 @@ fn main() -> io::Result<()> {
         b.worker_threads(1).enable_all();
         // SHARDIO_BENCH_SPIN_US: Config::spin_before_park, to compare.
         let spin = Duration::from_micros(env_or("SHARDIO_BENCH_SPIN_US", 0.0) as u64);
-        let config = shardio::Config::default().spin_before_park(spin)?;
+        let mut config = shardio::Config::default().spin_before_park(spin)?;
+        // SHARDIO_BENCH_PROPS=<io_properties.yaml>: the scheduler's device
+        // model, to measure what throttling costs.
+        if let Ok(props) = std::env::var("SHARDIO_BENCH_PROPS") {
+            config = config.io_properties_file(props)?;
+        }
         shardio::BuilderExt::shardio(&mut b, config);
         b.build()?
     };
     let blocks = size / BLOCK as u64;
+    // SHARDIO_BENCH_CLASS=1: shardio's reads run in a priority class, so
+    // every one goes through the scheduler (its CPU cost shows in CPU/IO).
+    if std::env::var("SHARDIO_BENCH_CLASS").is_ok_and(|v| v == "1") {
+        let _ = BENCH_CLASS.set(shardio::sched::PriorityClass::new("bench", 100));
+    }
 
     println!(
         "{:<34} {:>16} {:>16} {:>16} {:>9}",
@@ -206,7 +221,7 @@ async fn shardio_reads(
     let tasks: Vec<_> = (0..depth as u64)
         .map(|t| {
             let (file, count, stop) = (Arc::clone(&file), Arc::clone(&count), Arc::clone(&stop));
-            tokio::spawn(async move {
+            let reads = async move {
                 let mut buf = file.aligned_buf(BLOCK)?;
                 let mut x = 0x9e37_79b9_7f4a_7c15 ^ (t + 1);
                 while !stop.load(Ordering::Relaxed) {
@@ -218,7 +233,11 @@ async fn shardio_reads(
                     count.fetch_add(1, Ordering::Relaxed);
                 }
                 io::Result::Ok(())
-            })
+            };
+            match BENCH_CLASS.get() {
+                Some(class) => class.spawn(reads),
+                None => tokio::spawn(reads),
+            }
         })
         .collect();
     tokio::time::sleep(time).await;
