@@ -8,7 +8,7 @@
 //! workers still split the device by their shares.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
 use std::task::Waker;
 use std::time::Instant;
@@ -56,6 +56,8 @@ pub(crate) struct Waiter {
     bytes: u64,
     cost: u64,
     queued_at: u64,
+    /// Tokens it holds in the device bucket until it completes.
+    held: AtomicU64,
 }
 
 #[derive(Default)]
@@ -109,6 +111,8 @@ struct State {
 struct Pending {
     waiter: Arc<Waiter>,
     pos: u64,
+    /// The tokens of the part being waited for.
+    part: u64,
     remaining: u64,
 }
 
@@ -128,7 +132,7 @@ impl Device {
     pub(crate) fn new(name: String, model: CostModel, cap: usize) -> Arc<Device> {
         let bucket = model
             .rate()
-            .map(|(rate, limit)| TokenBucket::new(rate, limit, now_ns()));
+            .map(|(rate, limit)| TokenBucket::with_completions(rate, limit, now_ns()));
         let timer_floor_ns = model
             .rate()
             .map_or(0, |(k, limit)| (limit as f64 / k / 3.0) as u64);
@@ -197,6 +201,7 @@ impl Device {
             bytes,
             cost,
             queued_at: since.min(now),
+            held: AtomicU64::new(0),
         });
         let wake = {
             let mut st = self.lock();
@@ -236,7 +241,9 @@ impl Device {
         let id = self.slot(&mut st, class);
         st.queue.charge(id, cost);
         if let Some(bucket) = &self.bucket {
+            // Done already: it uses rate, not room in the device.
             bucket.grab(cost);
+            bucket.release(cost);
         }
     }
 
@@ -256,8 +263,11 @@ impl Device {
     }
 
     /// A granted request finished (its permit was dropped).
-    fn complete(&self, dispatched_at: u64, class: &ClassInner) {
+    fn complete(&self, dispatched_at: u64, class: &ClassInner, held: u64) {
         let now = now_ns();
+        if let Some(bucket) = &self.bucket {
+            bucket.release(held);
+        }
         class
             .counters
             .in_device_ns
@@ -313,13 +323,22 @@ impl Device {
                     break;
                 }
                 if p.remaining > 0 {
+                    // This part went through; it holds no room in the
+                    // device (a request larger than the limit could never
+                    // take its next part otherwise).
+                    bucket.release(p.part);
                     let part = p.remaining.min(bucket.max_request());
+                    p.part = part;
                     p.remaining -= part;
                     p.pos = bucket.grab(part);
                     st.pending = Some(p);
                     continue;
                 }
-                self.grant(st, &p.waiter, now, &mut wake);
+                p.waiter.held.store(p.part, Ordering::Relaxed);
+                if !self.grant(st, &p.waiter, now, &mut wake) {
+                    // Withdrawn after its tokens were taken: it never runs.
+                    bucket.release(p.part);
+                }
                 continue;
             }
             if self.bucket.is_none() && st.inflight >= self.cap {
@@ -337,21 +356,24 @@ impl Device {
                     let part = cost.min(bucket.max_request());
                     st.pending = Some(Pending {
                         pos: bucket.grab(part),
+                        part,
                         remaining: cost - part,
                         waiter,
                     });
                 }
-                None => self.grant(st, &waiter, now, &mut wake),
+                None => {
+                    self.grant(st, &waiter, now, &mut wake);
+                }
             }
         }
         wake
     }
 
     /// Marks `waiter` dispatched, unless its future was dropped meanwhile.
-    fn grant(&self, st: &mut State, waiter: &Waiter, now: u64, wake: &mut Vec<Waker>) {
+    fn grant(&self, st: &mut State, waiter: &Waiter, now: u64, wake: &mut Vec<Waker>) -> bool {
         let mut ws = waiter.state.lock().unwrap_or_else(|e| e.into_inner());
         if ws.cancelled {
-            return;
+            return false;
         }
         st.inflight += 1;
         if let Some(&id) = st.by_class.get(&waiter.class.id) {
@@ -371,6 +393,7 @@ impl Device {
         if let Some(w) = ws.waker.take() {
             wake.push(w);
         }
+        true
     }
 }
 
@@ -420,7 +443,8 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let at = self.waiter.dispatched_at();
-        self.device.complete(at, &self.waiter.class);
+        let held = self.waiter.held.load(Ordering::Relaxed);
+        self.device.complete(at, &self.waiter.class, held);
     }
 }
 

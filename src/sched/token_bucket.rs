@@ -4,6 +4,16 @@
 //! `limit` (latency goal × K). Counters wrap, as in Seastar: `tail` counts
 //! tokens grabbed, `head` tokens released; a request that grabbed up to
 //! position `p` may go once `head` has reached `p`.
+//!
+//! A device's bucket is two-level, as Seastar's since its mixed read/write
+//! scheduler: tokens flow in at `rate` only up to `ceil`, which starts at
+//! `limit` and grows by what completed requests [`release`]. So at most
+//! `limit` tokens of dispatched work are ever outstanding in the device,
+//! whatever the model says: a device slower than its model (an SSD in
+//! garbage collection, a virtual disk whose host is busy) gets work only as
+//! fast as it completes it.
+//!
+//! [`release`]: TokenBucket::release
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,10 +24,13 @@ pub(crate) struct TokenBucket {
     tail: AtomicU64,
     /// Wall time up to which tokens were added.
     replenished_at: AtomicU64,
+    /// How far `head` may go: `limit` plus the tokens of completed
+    /// requests; `None` for a plain rate limiter (a class's bandwidth cap).
+    ceil: Option<AtomicU64>,
 }
 
 impl TokenBucket {
-    /// A full bucket at `now_ns`.
+    /// A full rate limiter at `now_ns`.
     pub(crate) fn new(rate_per_ns: f64, limit: u64, now_ns: u64) -> Self {
         TokenBucket {
             rate_per_ns,
@@ -25,6 +38,24 @@ impl TokenBucket {
             head: AtomicU64::new(limit),
             tail: AtomicU64::new(0),
             replenished_at: AtomicU64::new(now_ns),
+            ceil: None,
+        }
+    }
+
+    /// A full device bucket at `now_ns`, whose tokens also wait for
+    /// completions ([`release`](Self::release)).
+    pub(crate) fn with_completions(rate_per_ns: f64, limit: u64, now_ns: u64) -> Self {
+        TokenBucket {
+            ceil: Some(AtomicU64::new(limit)),
+            ..TokenBucket::new(rate_per_ns, limit, now_ns)
+        }
+    }
+
+    /// Tokens of requests that completed (or will never run): the bucket
+    /// may refill that much further.
+    pub(crate) fn release(&self, tokens: u64) {
+        if let Some(ceil) = &self.ceil {
+            ceil.fetch_add(tokens, Ordering::AcqRel);
         }
     }
 
@@ -75,7 +106,10 @@ impl TokenBucket {
         loop {
             let tail = self.tail.load(Ordering::Acquire);
             let ceiling = tail.wrapping_add(self.limit);
-            let room = ceiling.wrapping_sub(head) as i64;
+            let mut room = ceiling.wrapping_sub(head) as i64;
+            if let Some(ceil) = &self.ceil {
+                room = room.min(ceil.load(Ordering::Acquire).wrapping_sub(head) as i64);
+            }
             if room <= 0 {
                 return;
             }
@@ -160,6 +194,49 @@ mod tests {
         let expected = 0.5 * 100_000_000.0 + 100_000.0;
         assert!((total as f64) <= expected + 10_000.0, "{total}");
         assert!((total as f64) >= expected * 0.95, "{total}");
+    }
+
+    #[test]
+    fn a_device_bucket_never_has_more_than_limit_outstanding() {
+        // Requests complete `service` ns after release; nothing is given
+        // to the device beyond `limit` tokens not yet completed, whatever
+        // the rate says.
+        let (rate, limit, cost) = (10.0, 100_000u64, 10_000u64); // rate: far too high
+        for service in [1_000u64, 50_000, 1_000_000] {
+            let bucket = TokenBucket::with_completions(rate, limit, 0);
+            let mut waiting = VecDeque::new();
+            let mut in_device: VecDeque<(u64, u64)> = VecDeque::new();
+            for _ in 0..32 {
+                waiting.push_back(bucket.grab(cost));
+            }
+            let (mut now, mut done) = (0u64, 0u64);
+            while now < 20_000_000 {
+                now += 1_000;
+                while in_device.front().is_some_and(|&(at, _)| at <= now) {
+                    let (_, c) = in_device.pop_front().expect("front");
+                    bucket.release(c);
+                    done += 1;
+                    waiting.push_back(bucket.grab(cost));
+                }
+                bucket.replenish(now);
+                while waiting
+                    .front()
+                    .is_some_and(|&pos| bucket.deficiency(pos) == 0)
+                {
+                    waiting.pop_front();
+                    in_device.push_back((now + service, cost));
+                }
+                let outstanding = in_device.len() as u64 * cost;
+                assert!(
+                    outstanding <= limit,
+                    "service {service}: {outstanding} outstanding"
+                );
+            }
+            // Throughput follows the device: limit / service per ns at most.
+            let max = (20_000_000 / service.max(1) + 1) * (limit / cost);
+            assert!(done <= max, "service {service}: {done} done, at most {max}");
+            assert!(done > 0, "service {service}: work flowed");
+        }
     }
 
     #[test]
