@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+
 use std::task::Waker;
 use std::time::Instant;
 
@@ -68,8 +69,13 @@ struct WaiterState {
     waker: Option<Waker>,
 }
 
+/// A class's place in a device's queue. It holds the class weakly: once
+/// the class is gone and nothing of it is queued or in flight, the place is
+/// reused by the next new class (a server may create a class per tenant or
+/// per request).
 struct Slot {
-    class: Arc<ClassInner>,
+    class: Weak<ClassInner>,
+    key: u64,
     queued: usize,
     inflight: usize,
     /// Since when the class has had work queued and none in the device.
@@ -85,10 +91,12 @@ impl Slot {
             (true, None) => self.starving_since = Some(now),
             (false, Some(since)) => {
                 self.starving_since = None;
-                self.class
-                    .counters
-                    .starvation_ns
-                    .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                if let Some(class) = self.class.upgrade() {
+                    class
+                        .counters
+                        .starvation_ns
+                        .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                }
             }
             _ => {}
         }
@@ -171,13 +179,29 @@ impl Device {
         if let Some(&id) = st.by_class.get(&class.id) {
             return id;
         }
-        let id = st.queue.add_class(class.shares());
-        st.slots.push(Slot {
-            class: Arc::clone(class),
+        let slot = Slot {
+            class: Arc::downgrade(class),
+            key: class.id,
             queued: 0,
             inflight: 0,
             starving_since: None,
-        });
+        };
+        let free = st
+            .slots
+            .iter()
+            .position(|s| s.class.strong_count() == 0 && s.queued == 0 && s.inflight == 0);
+        let id = match free {
+            Some(id) => {
+                st.by_class.remove(&st.slots[id].key);
+                st.queue.recycle(id, class.shares());
+                st.slots[id] = slot;
+                id
+            }
+            None => {
+                st.slots.push(slot);
+                st.queue.add_class(class.shares())
+            }
+        };
         st.by_class.insert(class.id, id);
         id
     }
@@ -294,7 +318,9 @@ impl Device {
     fn dispatch(&self, st: &mut State, now: u64) -> Vec<Waker> {
         let mut wake = Vec::new();
         for (id, slot) in st.slots.iter().enumerate() {
-            st.queue.set_shares(id, slot.class.shares());
+            if let Some(class) = slot.class.upgrade() {
+                st.queue.set_shares(id, class.shares());
+            }
         }
         if let Some(bucket) = &self.bucket {
             bucket.replenish(now);
@@ -454,5 +480,37 @@ impl std::fmt::Debug for Permit {
             .field("device", &self.device.name)
             .field("class", &self.waiter.class.name)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::class::PriorityClass;
+
+    fn run_one(dev: &Arc<Device>, class: &PriorityClass) {
+        let waiter = dev.enqueue(Arc::clone(&class.inner), Dir::Read, 4096, now_ns());
+        assert!(
+            waiter.poll_granted(Waker::noop()),
+            "an idle device dispatches at once"
+        );
+        drop(Permit::new(Arc::clone(dev), waiter));
+    }
+
+    #[test]
+    fn the_place_of_a_dropped_class_is_reused() {
+        let dev = Device::new("test".into(), CostModel::nominal(), 4);
+        for i in 0..100 {
+            run_one(&dev, &PriorityClass::new(format!("c{i}"), 100));
+        }
+        assert_eq!(dev.lock().slots.len(), 1, "one place, reused 99 times");
+        let a = PriorityClass::new("a", 100);
+        let b = PriorityClass::new("b", 100);
+        run_one(&dev, &a);
+        run_one(&dev, &b);
+        run_one(&dev, &a);
+        assert_eq!(dev.lock().slots.len(), 2, "live classes keep their places");
+        assert_eq!(a.stats().ops, 2);
+        assert_eq!(b.stats().ops, 1);
     }
 }

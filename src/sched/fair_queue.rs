@@ -50,6 +50,16 @@ impl<R> FairQueue<R> {
     }
 
     /// Changes a class's shares; takes effect at the next dispatch.
+    /// Gives the place of a class that is gone (nothing queued) to a new
+    /// class with `shares`, starting from the current virtual time.
+    pub(crate) fn recycle(&mut self, class: ClassId, shares: u32) {
+        self.classes[class] = Class {
+            shares: shares.max(1),
+            accumulated: self.last,
+            queue: VecDeque::new(),
+        };
+    }
+
     pub(crate) fn set_shares(&mut self, class: ClassId, shares: u32) {
         self.classes[class].shares = shares.max(1);
     }
