@@ -463,3 +463,39 @@ fn a_send_larger_than_the_bucket_takes_its_tokens_in_parts_and_completes() -> io
         Ok(())
     })
 }
+
+#[test]
+fn an_abandoned_read_does_not_hold_the_device() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new().io_inflight_cap(1)?);
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let class = PriorityClass::new("one-slot-rx", 100);
+        let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut a = shardio::net::TcpStream::connect(addr).await?;
+        let (mut a_peer, _) = listener.accept().await?;
+        let mut b = shardio::net::TcpStream::connect(addr).await?;
+        let (mut b_peer, _) = listener.accept().await?;
+        for s in [&a, &a_peer, &b, &b_peer] {
+            s.set_class(&class);
+        }
+        // Data arrives for `a_peer`, whose reader gives up right away and
+        // never reads again.
+        a.write_all(b"unread").await?;
+        let mut buf = [0u8; 64];
+        let _ = tokio::time::timeout(std::time::Duration::ZERO, a_peer.read(&mut buf)).await;
+        // Another connection still moves data both ways.
+        for _ in 0..100 {
+            b.write_all(b"ping").await?;
+            let mut got = [0u8; 4];
+            tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                b_peer.read_exact(&mut got),
+            )
+            .await
+            .expect("the other connection's bytes were delivered")?;
+            assert_eq!(&got, b"ping");
+        }
+        Ok(())
+    })
+}

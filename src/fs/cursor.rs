@@ -17,7 +17,7 @@ use crate::driver::Op;
 use crate::ops::read_at::ReadAt;
 use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
-use crate::sched::{Admit, Dir, Permit};
+use crate::sched::{Admit, Dir, Hold, Permit};
 
 /// Largest read or write one cursor operation moves.
 const MAX_CHUNK: usize = 256 * 1024;
@@ -203,7 +203,10 @@ impl AsyncRead for File {
             }
             let fd = Arc::clone(&this.fd);
             this.cursor.inflight = Some(
-                match this.sched.admit_file(&*fd, Dir::Read, buf.capacity()) {
+                match this
+                    .sched
+                    .admit_file(&*fd, Dir::Read, buf.capacity(), Hold::Instant)
+                {
                     Some(admit) => Inflight::Admit(admit, Next::Read { buf, pos }),
                     None => Inflight::Read(Op::new(ReadAt { fd, buf, pos }), None),
                 },
@@ -232,7 +235,9 @@ impl AsyncWrite for File {
         }
         let n = src.len().min(MAX_CHUNK);
         if this.cursor.write_admit.is_none() {
-            this.cursor.write_admit = this.sched.admit_file(&*this.fd, Dir::Write, n);
+            this.cursor.write_admit =
+                this.sched
+                    .admit_file(&*this.fd, Dir::Write, n, Hold::Instant);
         }
         if let Some(admit) = &mut this.cursor.write_admit {
             // Nothing is accepted until the disk's queue dispatches the

@@ -13,7 +13,7 @@ use crate::ops::open::OpenAt;
 use crate::ops::read_at::ReadAt;
 use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
-use crate::sched::{Dir, PriorityClass};
+use crate::sched::{Dir, Hold, PriorityClass};
 
 /// An open file whose reads and writes go through io_uring.
 ///
@@ -476,7 +476,10 @@ impl File {
     /// Waits for the disk's scheduler to dispatch a request of `bytes`;
     /// `None` (at once) when the scheduler is off.
     pub(crate) async fn admit(&self, dir: Dir, bytes: usize) -> Option<crate::sched::Permit> {
-        match self.sched.admit_file(&*self.fd, dir, bytes) {
+        match self
+            .sched
+            .admit_file(&*self.fd, dir, bytes, Hold::UntilDone)
+        {
             Some(admit) => Some(admit.await),
             None => None,
         }

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Wake, Waker, ready};
 
 use crate::driver::Op;
 use crate::ops::poll::PollAdd;
-use crate::sched::{Admit, Dir, Target};
+use crate::sched::{Admit, Dir, Hold, Target};
 
 /// Which readiness.
 #[derive(Clone, Copy)]
@@ -140,7 +140,7 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         {
             let mut admit = lock(&self.send_admit);
             if admit.is_none() {
-                *admit = self.sched.admit_net(Dir::Write, bytes);
+                *admit = self.sched.admit_net(Dir::Write, bytes, Hold::Instant);
             }
             if let Some(a) = admit.as_mut() {
                 drop(ready!(Pin::new(a).poll(cx)));

@@ -20,7 +20,7 @@ use crate::driver::{BufLease, Multishot, Op};
 use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::ops::send::Send;
-use crate::sched::{Admit, Dir, Target};
+use crate::sched::{Admit, Dir, Hold, Target};
 
 /// Largest chunk a single `poll_write` accepts: the in-flight budget.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -201,7 +201,7 @@ impl UringStream {
                 match res {
                     Ok(0) => st.eof = true,
                     Ok(n) => {
-                        st.charge = self.sched.admit_net(Dir::Read, n);
+                        st.charge = self.sched.admit_net(Dir::Read, n, Hold::Instant);
                         st.current = Some((Pending::Owned(vec), 0));
                     }
                     Err(e) => return Poll::Ready(Err(e)),
@@ -219,7 +219,7 @@ impl UringStream {
             match ready!(Pin::new(recv).poll_next(cx)) {
                 Some(Ok(Received::Data(lease))) => {
                     if lease.len() > 0 {
-                        st.charge = self.sched.admit_net(Dir::Read, lease.len());
+                        st.charge = self.sched.admit_net(Dir::Read, lease.len(), Hold::Instant);
                         st.current = Some((Pending::Lease(lease), 0));
                     }
                 }
@@ -298,7 +298,9 @@ impl UringStream {
         // accepted (the caller's bytes stay with the caller).
         if st.admit.is_none() {
             let len: usize = bufs.iter().map(|b| b.len()).sum();
-            st.admit = self.sched.admit_net(Dir::Write, len.min(WRITE_CHUNK));
+            st.admit = self
+                .sched
+                .admit_net(Dir::Write, len.min(WRITE_CHUNK), Hold::Instant);
         }
         if let Some(admit) = &mut st.admit {
             // Dispatched. The permit is returned at once rather than when

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::class::ClassInner;
-use super::device::{Device, Dir, Permit, Waiter, now_ns};
+use super::device::{Device, Dir, Hold, Permit, Waiter, now_ns};
 use super::token_bucket::TokenBucket;
 
 /// Resolves to a [`Permit`] when the device dispatches the request. Queued
@@ -18,6 +18,7 @@ pub(crate) struct Admit {
     class: Arc<ClassInner>,
     dir: Dir,
     bytes: u64,
+    hold: Hold,
     issued: u64,
     stage: Stage,
 }
@@ -34,7 +35,13 @@ enum Stage {
     Done,
 }
 
-pub(crate) fn admit(device: Arc<Device>, class: Arc<ClassInner>, dir: Dir, bytes: u64) -> Admit {
+pub(crate) fn admit(
+    device: Arc<Device>,
+    class: Arc<ClassInner>,
+    dir: Dir,
+    bytes: u64,
+    hold: Hold,
+) -> Admit {
     let issued = now_ns();
     let stage = match class.cap() {
         Some(bucket) => {
@@ -46,13 +53,14 @@ pub(crate) fn admit(device: Arc<Device>, class: Arc<ClassInner>, dir: Dir, bytes
                 armed: 0,
             }
         }
-        None => Stage::Queued(device.enqueue(Arc::clone(&class), dir, bytes, issued)),
+        None => Stage::Queued(device.enqueue(Arc::clone(&class), dir, bytes, issued, hold)),
     };
     Admit {
         device,
         class,
         dir,
         bytes,
+        hold,
         issued,
         stage,
     }
@@ -83,6 +91,7 @@ impl Future for Admit {
                         this.dir,
                         this.bytes,
                         this.issued,
+                        this.hold,
                     );
                     this.stage = Stage::Queued(waiter);
                 }

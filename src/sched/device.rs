@@ -50,6 +50,18 @@ pub(crate) enum Dir {
     Write,
 }
 
+/// How long a dispatched request occupies the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// Until its permit is dropped, when the operation completes: file
+    /// operations awaited by the future that issued them.
+    UntilDone,
+    /// Not past dispatch: what it does next is not tied to a future that
+    /// will surely be polled (a poll-based write submitted and left, a
+    /// received chunk handed out), so it must not keep room in the device.
+    Instant,
+}
+
 /// A request waiting in, or granted by, a device's queue.
 pub(crate) struct Waiter {
     state: Mutex<WaiterState>,
@@ -59,6 +71,7 @@ pub(crate) struct Waiter {
     queued_at: u64,
     /// Tokens it holds in the device bucket until it completes.
     held: AtomicU64,
+    hold: Hold,
 }
 
 #[derive(Default)]
@@ -216,6 +229,7 @@ impl Device {
         dir: Dir,
         bytes: u64,
         since: u64,
+        hold: Hold,
     ) -> Arc<Waiter> {
         let now = now_ns();
         let cost = self.cost(dir, bytes);
@@ -226,6 +240,7 @@ impl Device {
             cost,
             queued_at: since.min(now),
             held: AtomicU64::new(0),
+            hold,
         });
         let wake = {
             let mut st = self.lock();
@@ -360,9 +375,12 @@ impl Device {
                     st.pending = Some(p);
                     continue;
                 }
-                p.waiter.held.store(p.part, Ordering::Relaxed);
-                if !self.grant(st, &p.waiter, now, &mut wake) {
-                    // Withdrawn after its tokens were taken: it never runs.
+                let granted = self.grant(st, &p.waiter, now, &mut wake);
+                if granted && p.waiter.hold == Hold::UntilDone {
+                    p.waiter.held.store(p.part, Ordering::Relaxed);
+                } else {
+                    // Withdrawn after its tokens were taken (it never
+                    // runs), or done with the device once dispatched.
                     bucket.release(p.part);
                 }
                 continue;
@@ -401,11 +419,13 @@ impl Device {
         if ws.cancelled {
             return false;
         }
-        st.inflight += 1;
-        if let Some(&id) = st.by_class.get(&waiter.class.id) {
-            let slot = &mut st.slots[id];
-            slot.inflight += 1;
-            slot.settle(now);
+        if waiter.hold == Hold::UntilDone {
+            st.inflight += 1;
+            if let Some(&id) = st.by_class.get(&waiter.class.id) {
+                let slot = &mut st.slots[id];
+                slot.inflight += 1;
+                slot.settle(now);
+            }
         }
         ws.granted = true;
         ws.dispatched_at = now;
@@ -469,6 +489,10 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let at = self.waiter.dispatched_at();
+        if self.waiter.hold == Hold::Instant {
+            // It left the device when it was dispatched.
+            return;
+        }
         let held = self.waiter.held.load(Ordering::Relaxed);
         self.device.complete(at, &self.waiter.class, held);
     }
@@ -489,7 +513,13 @@ mod tests {
     use crate::sched::class::PriorityClass;
 
     fn run_one(dev: &Arc<Device>, class: &PriorityClass) {
-        let waiter = dev.enqueue(Arc::clone(&class.inner), Dir::Read, 4096, now_ns());
+        let waiter = dev.enqueue(
+            Arc::clone(&class.inner),
+            Dir::Read,
+            4096,
+            now_ns(),
+            Hold::UntilDone,
+        );
         assert!(
             waiter.poll_granted(Waker::noop()),
             "an idle device dispatches at once"

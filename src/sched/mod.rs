@@ -41,12 +41,13 @@
 //! # Cancellation
 //!
 //! Dropping an operation's future while it waits in a queue withdraws it.
-//! `AsyncWrite` is poll-based: a `poll_write` that returned `Pending`
-//! because its bytes wait for dispatch leaves the request queued for the
-//! caller's next call. If the caller never calls again, the request, once
-//! dispatched, holds one slot of the in-flight cap (devices without a
-//! model) until the next read, write or seek on that file or socket, or
-//! until it is dropped.
+//! Poll-based operations (`AsyncRead`/`AsyncWrite`, the sockets' `poll_*`)
+//! have no future to drop: one that returned `Pending` while its request
+//! waits for dispatch leaves the request queued for the caller's next call,
+//! and withdraws it when the object is dropped. Such requests never keep
+//! room in the device once dispatched (a poll-based write is submitted and
+//! left; a received chunk is handed out), so a caller that never comes back
+//! cannot block others.
 
 // The fair queue's `cost` and the bucket's are in device nanoseconds.
 
@@ -69,6 +70,6 @@ pub use properties::{DiskProperties, IoProperties, NetProperties};
 
 pub(crate) use admit::Admit;
 pub(crate) use class::all_stats;
-pub(crate) use device::{Dir, Permit};
+pub(crate) use device::{Dir, Hold, Permit};
 pub(crate) use registry::{DEFAULT_INFLIGHT_CAP, DEFAULT_LATENCY_GOAL, install};
 pub(crate) use target::Target;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::admit::{Admit, admit};
 use super::class::{ClassInner, PriorityClass};
 use super::current::resolve;
-use super::device::{self, Device, Dir};
+use super::device::{self, Device, Dir, Hold};
 use super::registry;
 
 /// Per file or socket: `set_class`'s class and the (read, write) devices.
@@ -45,7 +45,13 @@ impl Target {
 
     /// Queues a file operation on the disk holding `fd`; `None` when the
     /// scheduler is off (no class, no model) or the file has no device.
-    pub(crate) fn admit_file(&self, fd: &impl AsRawFd, dir: Dir, bytes: usize) -> Option<Admit> {
+    pub(crate) fn admit_file(
+        &self,
+        fd: &impl AsRawFd,
+        dir: Dir,
+        bytes: usize,
+        hold: Hold,
+    ) -> Option<Admit> {
         if !device::active() {
             return None;
         }
@@ -55,6 +61,7 @@ impl Target {
             resolve(self.own()),
             dir,
             bytes as u64,
+            hold,
         ))
     }
 
@@ -69,7 +76,7 @@ impl Target {
     }
 
     /// Queues a socket send (`Dir::Write`) on the network's transmit side.
-    pub(crate) fn admit_net(&self, dir: Dir, bytes: usize) -> Option<Admit> {
+    pub(crate) fn admit_net(&self, dir: Dir, bytes: usize, hold: Hold) -> Option<Admit> {
         if !device::active() {
             return None;
         }
@@ -79,6 +86,7 @@ impl Target {
             resolve(self.own()),
             dir,
             bytes as u64,
+            hold,
         ))
     }
 }

@@ -14,7 +14,7 @@ use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::{Multishot, Op};
 use crate::ops::send::Send;
 use crate::ops::send_zc::{SendZc, ZcEvent};
-use crate::sched::Dir;
+use crate::sched::{Dir, Hold};
 
 impl TcpStream {
     /// Reads into the start of `buf` (up to its capacity) and returns how
@@ -79,7 +79,10 @@ impl TcpStream {
                 if let Err(e) = poll_fn(|cx| s.poll_send_idle(cx)).await {
                     return (Err(e), buf);
                 }
-                let _permit = match s.sched.admit_net(Dir::Write, buf.bytes_init()) {
+                let _permit = match s
+                    .sched
+                    .admit_net(Dir::Write, buf.bytes_init(), Hold::UntilDone)
+                {
                     Some(admit) => Some(admit.await),
                     None => None,
                 };
@@ -144,7 +147,7 @@ impl TcpStream {
             return (Err(e), buf);
         }
         let expected = buf.bytes_init();
-        let permit = match s.sched.admit_net(Dir::Write, expected) {
+        let permit = match s.sched.admit_net(Dir::Write, expected, Hold::UntilDone) {
             Some(admit) => Some(admit.await),
             None => None,
         };
