@@ -11,6 +11,8 @@
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
 //! run one side / one case (for profiling), `SHARDIO_BENCH_METRICS=1` prints
 //! `shardio::metrics()` after it, `SHARDIO_BENCH_DIAG=1` prints fairness,
+//! `SHARDIO_BENCH_CLASS=1` puts the server's connections in a priority
+//! class (the scheduler's cost per request),
 //! `SHARDIO_BENCH_ASYNC_WORKERS=1` compares shardio's symmetric mode with
 //! `Config::async_workers` on the client's CPU (application-thread CPU vs
 //! total CPU per request).
@@ -303,6 +305,13 @@ async fn serve_shardio(listener: shardio::net::TcpListener, stop: Arc<AtomicBool
             return;
         };
         let _ = s.set_nodelay(true);
+        // SHARDIO_BENCH_CLASS=1: each connection in a priority class, so
+        // every receive and send goes through the scheduler.
+        if std::env::var("SHARDIO_BENCH_CLASS").is_ok_and(|v| v == "1") {
+            static CLASS: std::sync::OnceLock<shardio::sched::PriorityClass> =
+                std::sync::OnceLock::new();
+            s.set_class(CLASS.get_or_init(|| shardio::sched::PriorityClass::new("echo", 100)));
+        }
         tokio::spawn(async move {
             let mut buf = vec![0u8; 8192];
             loop {
