@@ -13,7 +13,8 @@
 //! columns say so. `SHARDIO_BENCH_CLASS=1` runs shardio's reads in a
 //! priority class (through the scheduler), `SHARDIO_BENCH_PROPS=<file>`
 //! gives the scheduler an io_properties model: compare CPU/IO with and
-//! without.
+//! without. `SHARDIO_BENCH_FIXED=1` reads O_DIRECT blocks into registered
+//! buffers (`FixedBufPool`).
 
 use std::io::{self, SeekFrom};
 use std::path::Path;
@@ -33,6 +34,7 @@ struct Figure {
 }
 
 static BENCH_CLASS: std::sync::OnceLock<shardio::sched::PriorityClass> = std::sync::OnceLock::new();
+static FIXED_POOL: std::sync::OnceLock<shardio::buf::FixedBufPool> = std::sync::OnceLock::new();
 
 fn main() -> io::Result<()> {
     let smoke =
@@ -79,6 +81,11 @@ fn main() -> io::Result<()> {
     // every one goes through the scheduler (its CPU cost shows in CPU/IO).
     if std::env::var("SHARDIO_BENCH_CLASS").is_ok_and(|v| v == "1") {
         let _ = BENCH_CLASS.set(shardio::sched::PriorityClass::new("bench", 100));
+    }
+    // SHARDIO_BENCH_FIXED=1: O_DIRECT reads into registered buffers
+    // (`FixedBufPool`, `read_fixed_at`).
+    if std::env::var("SHARDIO_BENCH_FIXED").is_ok_and(|v| v == "1") {
+        let _ = FIXED_POOL.set(shardio::buf::FixedBufPool::new(64, BLOCK)?);
     }
 
     println!(
@@ -221,9 +228,22 @@ async fn shardio_reads(
     let tasks: Vec<_> = (0..depth as u64)
         .map(|t| {
             let (file, count, stop) = (Arc::clone(&file), Arc::clone(&count), Arc::clone(&stop));
+            let fixed = FIXED_POOL.get().filter(|_| direct).cloned();
             let reads = async move {
-                let mut buf = file.aligned_buf(BLOCK)?;
                 let mut x = 0x9e37_79b9_7f4a_7c15 ^ (t + 1);
+                if let Some(pool) = fixed {
+                    let mut buf = pool.get().await;
+                    while !stop.load(Ordering::Relaxed) {
+                        let (res, b) = file
+                            .read_fixed_at(buf, xorshift(&mut x) % blocks * BLOCK as u64)
+                            .await;
+                        buf = b;
+                        res?;
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return io::Result::Ok(());
+                }
+                let mut buf = file.aligned_buf(BLOCK)?;
                 while !stop.load(Ordering::Relaxed) {
                     let (res, b) = file
                         .read_at(buf, xorshift(&mut x) % blocks * BLOCK as u64)

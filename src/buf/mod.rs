@@ -11,13 +11,18 @@
 //! [`IoBuf`] is implemented for `Vec<u8>`, `Box<[u8]>`, `String`,
 //! `bytes::Bytes`, `bytes::BytesMut`, `&'static [u8]` and `&'static str`;
 //! [`IoBufMut`] for `Vec<u8>`, `Box<[u8]>` and `bytes::BytesMut`.
+//! [`AlignedBuf`] is aligned for O_DIRECT; [`FixedBufPool`] lends buffers
+//! registered with io_uring.
 
 mod aligned;
+mod fixed;
 mod io_buf;
 mod io_buf_mut;
 mod tail;
 
 pub use aligned::AlignedBuf;
+pub(crate) use fixed::PoolInner;
+pub use fixed::{FixedBuf, FixedBufPool};
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub(crate) use tail::{Tail, Window};

@@ -40,6 +40,14 @@ pub(crate) unsafe trait OpKind: Send + Sized + 'static {
     /// pool (for operations that do not block, like a nop).
     const INLINE_FALLBACK: bool = false;
 
+    /// Readies `ring` for this operation before [`sqe`](OpKind::sqe) (e.g.
+    /// registers fixed buffers); an error sends the operation down the
+    /// fallback path instead. The default does nothing.
+    fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
+        let _ = ring;
+        Ok(())
+    }
+
     /// Builds the SQE; `user_data` is set by the driver.
     fn sqe(&mut self) -> squeue::Entry;
 
@@ -108,6 +116,10 @@ impl<T: OpKind> Op<T> {
             Ok(_) => return self.start_fallback(data),
         };
         let mut data = data;
+        if let Err(e) = data.prepare(&ring) {
+            tracing::debug!(error = %e, "shardio: operation runs on the fallback path");
+            return self.start_fallback(data);
+        }
         let sqe = data.sqe();
         // SAFETY: by `OpKind`'s contract the SQE points into `data`'s stable
         // memory; `data` stays in this op until the CQE is taken, or moves to

@@ -41,6 +41,8 @@ pub(crate) struct Ring {
     placement: Placement,
     /// Receive buffers, registered on first use; `None` if the kernel refused.
     bufs: OnceLock<Option<BufRing>>,
+    /// The `FixedBufPool` registered with this ring, if any (by pool id).
+    fixed_pool: Mutex<Option<u64>>,
     /// Work was asked of the reaper task: a deferred submission, or wakers
     /// to deliver.
     work_requested: AtomicBool,
@@ -208,6 +210,7 @@ impl Ring {
             eventfd,
             retired: AtomicBool::new(false),
             bufs: OnceLock::new(),
+            fixed_pool: Mutex::new(None),
             work_requested: AtomicBool::new(false),
             reaper: Mutex::new(ReaperState::default()),
             id: next_ring_id(),
@@ -216,6 +219,29 @@ impl Ring {
                 .map_or_else(|| format!("{:?}", thread.id()), str::to_owned),
             placement,
         })
+    }
+
+    /// Registers `pool`'s buffers with this ring, once; errors if another
+    /// pool is registered here or the kernel refuses.
+    pub(crate) fn register_fixed(&self, pool: &crate::buf::PoolInner) -> io::Result<()> {
+        let mut registered = self.fixed_pool.lock().unwrap_or_else(|e| e.into_inner());
+        match *registered {
+            Some(id) if id == pool.id => return Ok(()),
+            Some(_) => {
+                return Err(io::Error::other(
+                    "shardio: this thread's ring has another FixedBufPool registered; use one pool per process",
+                ));
+            }
+            None => {}
+        }
+        let iovecs = pool.iovecs();
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: the iovecs point into the pool's allocation, which is
+        // never freed (a pool's memory lives for the rest of the process),
+        // so it stays valid for as long as this ring can use it.
+        unsafe { inner.uring.submitter().register_buffers(&iovecs) }?;
+        *registered = Some(pool.id);
+        Ok(())
     }
 
     /// The ring's provided receive buffers, registered on first use.
