@@ -32,10 +32,10 @@ static NEXT_POOL: AtomicU64 = AtomicU64::new(1);
 /// whose kernel refuses the registration) still works, through the
 /// fallback path. The pool's memory is never returned to the allocator:
 /// rings keep it registered until they close. Registering happens on a
-/// ring's first fixed operation; kernels before 5.13 wait there until the
-/// ring has no operation in flight, so on those, make the first fixed
-/// operation of each worker before long-lived operations (like a receive
-/// on an idle socket) are in flight.
+/// ring's first fixed operation; older kernels quiesce the ring to register
+/// buffers (wait until it has no operation in flight), so on those, make
+/// each worker's first fixed operation before long-lived operations (like
+/// a receive on an idle socket) are in flight. Linux 6.x does not wait.
 ///
 /// ```no_run
 /// use shardio::buf::FixedBufPool;
