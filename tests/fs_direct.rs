@@ -275,3 +275,34 @@ async fn a_misaligned_fixed_read_is_refused_before_submission() -> io::Result<()
     std::fs::remove_file(&path)?;
     Ok(())
 }
+
+#[shardio::test]
+async fn registering_fixed_buffers_does_not_wait_for_operations_in_flight() -> io::Result<()> {
+    use tokio::io::AsyncReadExt;
+    // A receive on an idle socket stays in flight on this thread's ring
+    // while the first fixed operation registers the pool there.
+    let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let _client = shardio::net::TcpStream::connect(addr).await?;
+    let (mut idle, _) = listener.accept().await?;
+    let waiting = tokio::spawn(async move {
+        let mut b = [0u8; 1];
+        idle.read(&mut b).await
+    });
+    tokio::task::yield_now().await; // the receive is armed
+    let path = temp("fixed-quiet");
+    let file = open_direct(&path).await?;
+    let pool = shardio::buf::FixedBufPool::new(1, 4096)?;
+    let mut buf = pool.get().await;
+    buf.set_len(4096)?;
+    let (res, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        file.write_fixed_at(buf, 0),
+    )
+    .await
+    .expect("the fixed write did not wait for the idle receive");
+    assert_eq!(res?, 4096);
+    waiting.abort();
+    std::fs::remove_file(&path)?;
+    Ok(())
+}
