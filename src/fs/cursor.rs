@@ -17,7 +17,7 @@ use crate::driver::Op;
 use crate::ops::read_at::ReadAt;
 use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
-use crate::sched::{Admit, Dir, Hold, Permit};
+use crate::sched::{Admit, Dir, Hold};
 
 /// Largest read or write one cursor operation moves.
 const MAX_CHUNK: usize = 256 * 1024;
@@ -38,17 +38,13 @@ pub(crate) struct Cursor {
 }
 
 enum Inflight {
-    /// Waiting for the scheduler to dispatch the read or write that follows.
-    Admit(Admit, Next),
+    /// A read into `buf` at `pos`, waiting for the disk's queue to
+    /// dispatch it (it then holds nothing there: `Hold::Instant`).
+    AdmitRead(Admit, Vec<u8>, u64),
     /// A read at the cursor position.
-    Read(Op<ReadAt<Vec<u8>>>, Option<Permit>),
+    Read(Op<ReadAt<Vec<u8>>>),
     /// A write already counted in `pos`, `len` bytes at `at`.
     Write(Op<WriteAt<Vec<u8>>>, u64, usize),
-}
-
-/// The operation an `Inflight::Admit` starts once dispatched.
-enum Next {
-    Read { buf: Vec<u8>, pos: u64 },
 }
 
 impl File {
@@ -57,22 +53,16 @@ impl File {
     fn poll_inflight(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         while let Some(op) = self.cursor.inflight.as_mut() {
             match op {
-                Inflight::Admit(admit, _) => {
-                    let permit = Some(ready!(Pin::new(admit).poll(cx)));
-                    let Some(Inflight::Admit(_, next)) = self.cursor.inflight.take() else {
+                Inflight::AdmitRead(admit, _, _) => {
+                    drop(ready!(Pin::new(admit).poll(cx)));
+                    let Some(Inflight::AdmitRead(_, buf, pos)) = self.cursor.inflight.take() else {
                         continue;
                     };
                     let fd = Arc::clone(&self.fd);
-                    self.cursor.inflight = Some(match next {
-                        Next::Read { buf, pos } => {
-                            Inflight::Read(Op::new(ReadAt { fd, buf, pos }), permit)
-                        }
-                    });
+                    self.cursor.inflight = Some(Inflight::Read(Op::new(ReadAt { fd, buf, pos })));
                 }
-                Inflight::Read(op, permit) => {
+                Inflight::Read(op) => {
                     let (res, buf) = ready!(Pin::new(op).poll(cx));
-                    // The device is done with it.
-                    drop(permit.take());
                     self.cursor.inflight = None;
                     match res {
                         Ok(_) => self.cursor.pending = Some((buf, 0)),
@@ -207,8 +197,8 @@ impl AsyncRead for File {
                     .sched
                     .admit_file(&*fd, Dir::Read, buf.capacity(), Hold::Instant)
                 {
-                    Some(admit) => Inflight::Admit(admit, Next::Read { buf, pos }),
-                    None => Inflight::Read(Op::new(ReadAt { fd, buf, pos }), None),
+                    Some(admit) => Inflight::AdmitRead(admit, buf, pos),
+                    None => Inflight::Read(Op::new(ReadAt { fd, buf, pos })),
                 },
             );
         }

@@ -367,7 +367,7 @@ impl File {
         }
         let _permit = self.admit(Dir::Read, buf.bytes_total()).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(crate::ops::fixed::ReadFixedAt { fd, buf, pos }).await
+        Op::new(crate::ops::fixed::ReadFixedAt(ReadAt { fd, buf, pos })).await
     }
 
     /// Writes the buffer's bytes (its length) at `pos` from a registered
@@ -389,7 +389,7 @@ impl File {
         }
         let _permit = self.admit(Dir::Write, buf.bytes_init()).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(crate::ops::fixed::WriteFixedAt { fd, buf, pos }).await
+        Op::new(crate::ops::fixed::WriteFixedAt(WriteAt { fd, buf, pos })).await
     }
 
     /// Flushes data and metadata to the device (`fsync`).
@@ -450,65 +450,56 @@ impl File {
     /// A read the throttle splits: the parts in order, each queued on its
     /// own; stops at the first short part (end of file) and reports what
     /// was read, or the error if nothing was.
-    async fn read_split<B: IoBufMut>(
-        &self,
-        mut buf: B,
-        pos: u64,
-        max: usize,
-    ) -> BufResult<usize, B> {
+    async fn read_split<B: IoBufMut>(&self, buf: B, pos: u64, max: usize) -> BufResult<usize, B> {
         let total = buf.bytes_total();
-        let mut done = 0;
-        for (start, len) in crate::sched::split::split(0, total as u64, max as u64) {
-            let (start, len) = (start as usize, len as usize);
-            let _permit = self.admit(Dir::Read, len).await;
-            let part = Window {
-                buf,
-                start,
-                end: start + len,
-            };
-            let fd = Arc::clone(&self.fd);
-            let (res, part) = Op::new(ReadAt {
-                fd,
-                buf: part,
-                pos: pos + start as u64,
-            })
-            .await;
-            buf = part.buf;
-            match res {
-                Ok(n) => {
-                    done += n;
-                    if n < len {
-                        break;
-                    }
-                }
-                Err(e) if done == 0 => return (Err(e), buf),
-                Err(_) => break,
-            }
-        }
-        (Ok(done), buf)
+        self.split_io(buf, total, pos, max, Dir::Read, |fd, buf, pos| ReadAt {
+            fd,
+            buf,
+            pos,
+        })
+        .await
     }
 
     /// A write the throttle splits, part by part; stops at a short part and
     /// reports what was written, or the error if nothing was.
-    async fn write_split<B: IoBuf>(&self, mut buf: B, pos: u64, max: usize) -> BufResult<usize, B> {
+    async fn write_split<B: IoBuf>(&self, buf: B, pos: u64, max: usize) -> BufResult<usize, B> {
         let total = buf.bytes_init();
+        self.split_io(buf, total, pos, max, Dir::Write, |fd, buf, pos| WriteAt {
+            fd,
+            buf,
+            pos,
+        })
+        .await
+    }
+
+    /// Runs `total` bytes of `buf` from `pos` as parts of at most `max`
+    /// bytes, each admitted on its own and run as the op `part` builds over
+    /// a `Window` of `buf`; recombines the results.
+    async fn split_io<B, T>(
+        &self,
+        mut buf: B,
+        total: usize,
+        pos: u64,
+        max: usize,
+        dir: Dir,
+        part: impl Fn(Arc<OwnedFd>, Window<B>, u64) -> T,
+    ) -> BufResult<usize, B>
+    where
+        B: IoBuf,
+        T: crate::driver::OpKind<Output = BufResult<usize, Window<B>>>,
+    {
         let mut done = 0;
         for (start, len) in crate::sched::split::split(0, total as u64, max as u64) {
             let (start, len) = (start as usize, len as usize);
-            let _permit = self.admit(Dir::Write, len).await;
-            let part = Window {
+            let _permit = self.admit(dir, len).await;
+            let window = Window {
                 buf,
                 start,
                 end: start + len,
             };
-            let fd = Arc::clone(&self.fd);
-            let (res, part) = Op::new(WriteAt {
-                fd,
-                buf: part,
-                pos: pos + start as u64,
-            })
-            .await;
-            buf = part.buf;
+            let (res, window) =
+                Op::new(part(Arc::clone(&self.fd), window, pos + start as u64)).await;
+            buf = window.buf;
             match res {
                 Ok(n) => {
                     done += n;
@@ -526,13 +517,11 @@ impl File {
     /// Waits for the disk's scheduler to dispatch a request of `bytes`;
     /// `None` (at once) when the scheduler is off.
     pub(crate) async fn admit(&self, dir: Dir, bytes: usize) -> Option<crate::sched::Permit> {
-        match self
-            .sched
-            .admit_file(&*self.fd, dir, bytes, Hold::UntilDone)
-        {
-            Some(admit) => Some(admit.await),
-            None => None,
-        }
+        crate::sched::dispatched(
+            self.sched
+                .admit_file(&*self.fd, dir, bytes, Hold::UntilDone),
+        )
+        .await
     }
 }
 

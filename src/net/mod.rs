@@ -11,6 +11,8 @@
 //! types wrap Tokio's epoll-based ones.
 
 #[macro_use]
+mod class;
+#[macro_use]
 mod halves;
 mod poll_io;
 mod stream_io;

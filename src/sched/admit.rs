@@ -66,6 +66,14 @@ pub(crate) fn admit(
     }
 }
 
+/// Waits for `admit`'s dispatch, if the scheduler queued the request at all.
+pub(crate) async fn dispatched(admit: Option<Admit>) -> Option<Permit> {
+    match admit {
+        Some(admit) => Some(admit.await),
+        None => None,
+    }
+}
+
 impl Future for Admit {
     type Output = Permit;
 

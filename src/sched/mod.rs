@@ -68,7 +68,7 @@ pub use class::{ClassStats, DEFAULT_SHARES, PriorityClass};
 pub use current::Scoped;
 pub use properties::{DiskProperties, IoProperties, NetProperties};
 
-pub(crate) use admit::Admit;
+pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;
 pub(crate) use device::{Dir, Hold, Permit};
 pub(crate) use registry::{DEFAULT_INFLIGHT_CAP, DEFAULT_LATENCY_GOAL, install};

@@ -31,11 +31,16 @@ impl Target {
         self.class.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The device for `dir`, found with `find` on first use; `None` when
+    /// the scheduler is off (no class, no model) or there is no device.
     fn device(
         &self,
         dir: Dir,
         find: impl FnOnce() -> Option<(Arc<Device>, Arc<Device>)>,
     ) -> Option<&Arc<Device>> {
+        if !device::active() {
+            return None;
+        }
         let (read, write) = self.devices.get_or_init(find).as_ref()?;
         Some(match dir {
             Dir::Read => read,
@@ -43,8 +48,19 @@ impl Target {
         })
     }
 
+    /// Queues a request of `bytes` on `dev` in the operation's class.
+    fn admit_on(&self, dev: &Arc<Device>, dir: Dir, bytes: usize, hold: Hold) -> Admit {
+        admit(
+            Arc::clone(dev),
+            resolve(self.own()),
+            dir,
+            bytes as u64,
+            hold,
+        )
+    }
+
     /// Queues a file operation on the disk holding `fd`; `None` when the
-    /// scheduler is off (no class, no model) or the file has no device.
+    /// scheduler is off or the file has no device.
     pub(crate) fn admit_file(
         &self,
         fd: &impl AsRawFd,
@@ -52,51 +68,26 @@ impl Target {
         bytes: usize,
         hold: Hold,
     ) -> Option<Admit> {
-        if !device::active() {
-            return None;
-        }
         let dev = self.device(dir, || registry::disk_of(fd).ok())?;
-        Some(admit(
-            Arc::clone(dev),
-            resolve(self.own()),
-            dir,
-            bytes as u64,
-            hold,
-        ))
+        Some(self.admit_on(dev, dir, bytes, hold))
     }
 
     /// The largest file request the disk's throttle takes whole, when the
     /// scheduler is on and the disk has a model; larger ones are split.
     pub(crate) fn split_len(&self, fd: &impl AsRawFd, dir: Dir) -> Option<u64> {
-        if !device::active() {
-            return None;
-        }
         self.device(dir, || registry::disk_of(fd).ok())?
             .max_bytes(dir)
     }
 
-    /// Queues a socket send (`Dir::Write`) on the network's transmit side.
+    /// Queues a socket operation on the network's transmit (`Dir::Write`)
+    /// or receive (`Dir::Read`) side; `None` when the scheduler is off.
     pub(crate) fn admit_net(&self, dir: Dir, bytes: usize, hold: Hold) -> Option<Admit> {
-        if !device::active() {
-            return None;
-        }
         let dev = self.device(dir, || Some(registry::net()))?;
-        Some(admit(
-            Arc::clone(dev),
-            resolve(self.own()),
-            dir,
-            bytes as u64,
-            hold,
-        ))
+        Some(self.admit_on(dev, dir, bytes, hold))
     }
-}
 
-impl Target {
     /// Charges a completed socket operation after the fact (post-paid).
     pub(crate) fn charge_net(&self, dir: Dir, bytes: usize) {
-        if !device::active() {
-            return;
-        }
         if let Some(dev) = self.device(dir, || Some(registry::net())) {
             dev.charge_after(&resolve(self.own()), dir, bytes as u64);
         }

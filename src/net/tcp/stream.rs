@@ -50,32 +50,21 @@ pub(crate) enum Inner {
 }
 
 impl TcpStream {
-    /// Makes `class` this socket's priority class: its sends are charged
-    /// to it before they are submitted, and its receives when they arrive
-    /// (see [`shardio::sched`](crate::sched)). Both halves of a split
-    /// stream share it. Without it, operations run in the class of the
-    /// future that issues them. On the epoll fallback path sockets are not
-    /// scheduled and this has no effect.
-    ///
-    /// ```no_run
-    /// # async fn demo(stream: shardio::net::TcpStream) {
-    /// let bulk = shardio::sched::PriorityClass::new("replication", 100);
-    /// stream.set_class(&bulk);
-    /// assert_eq!(stream.class(), Some(bulk));
-    /// # }
-    /// ```
-    pub fn set_class(&self, class: &crate::sched::PriorityClass) {
-        if let Inner::Uring(s) = &self.inner {
-            s.sched.set_class(class);
-        }
-    }
-
-    /// The class set with [`set_class`](Self::set_class), if any.
-    pub fn class(&self) -> Option<crate::sched::PriorityClass> {
-        match &self.inner {
-            Inner::Uring(s) => s.sched.class(),
-            Inner::Epoll(_) => None,
-        }
+    class_methods! {
+        /// Makes `class` this socket's priority class: its sends are charged
+        /// to it before they are submitted, and its receives when they arrive
+        /// (see [`shardio::sched`](crate::sched)). Both halves of a split
+        /// stream share it. Without it, operations run in the class of the
+        /// future that issues them. On the epoll fallback path sockets are not
+        /// scheduled and this has no effect.
+        ///
+        /// ```no_run
+        /// # async fn demo(stream: shardio::net::TcpStream) {
+        /// let bulk = shardio::sched::PriorityClass::new("replication", 100);
+        /// stream.set_class(&bulk);
+        /// assert_eq!(stream.class(), Some(bulk));
+        /// # }
+        /// ```
     }
 
     /// Opens a connection to `addr`, trying each resolved address in turn.

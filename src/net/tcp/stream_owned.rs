@@ -14,7 +14,7 @@ use crate::buf::{IoBuf, IoBufMut};
 use crate::driver::{Multishot, Op};
 use crate::ops::send::Send;
 use crate::ops::send_zc::{SendZc, ZcEvent};
-use crate::sched::{Dir, Hold};
+use crate::sched::{Dir, Hold, dispatched};
 
 impl TcpStream {
     /// Reads into the start of `buf` (up to its capacity) and returns how
@@ -79,13 +79,10 @@ impl TcpStream {
                 if let Err(e) = poll_fn(|cx| s.poll_send_idle(cx)).await {
                     return (Err(e), buf);
                 }
-                let _permit = match s
+                let admit = s
                     .sched
-                    .admit_net(Dir::Write, buf.bytes_init(), Hold::UntilDone)
-                {
-                    Some(admit) => Some(admit.await),
-                    None => None,
-                };
+                    .admit_net(Dir::Write, buf.bytes_init(), Hold::UntilDone);
+                let _permit = dispatched(admit).await;
                 let fd = Arc::clone(s.fd());
                 // MSG_WAITALL: the kernel retries short sends itself.
                 let (res, buf) = Op::new(Send {
@@ -147,10 +144,7 @@ impl TcpStream {
             return (Err(e), buf);
         }
         let expected = buf.bytes_init();
-        let permit = match s.sched.admit_net(Dir::Write, expected, Hold::UntilDone) {
-            Some(admit) => Some(admit.await),
-            None => None,
-        };
+        let permit = dispatched(s.sched.admit_net(Dir::Write, expected, Hold::UntilDone)).await;
         let mut sends = Multishot::new(SendZc {
             fd: Arc::clone(s.fd()),
             buf,

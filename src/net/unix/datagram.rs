@@ -51,24 +51,13 @@ macro_rules! both {
 }
 
 impl UnixDatagram {
-    /// Makes `class` this socket's priority class: sends are charged to it
-    /// before they are tried (`send`, `send_to`, `poll_send*`; `try_send*`
-    /// cannot wait and is charged after), receives when they complete (see
-    /// [`shardio::sched`](crate::sched)). Without it, operations run in the
-    /// class of the future that issues them. On the epoll fallback path
-    /// sockets are not scheduled and this has no effect.
-    pub fn set_class(&self, class: &crate::sched::PriorityClass) {
-        if let Inner::Uring(io) = &self.inner {
-            io.sched.set_class(class);
-        }
-    }
-
-    /// The class set with [`set_class`](Self::set_class), if any.
-    pub fn class(&self) -> Option<crate::sched::PriorityClass> {
-        match &self.inner {
-            Inner::Uring(io) => io.sched.class(),
-            Inner::Epoll(_) => None,
-        }
+    class_methods! {
+        /// Makes `class` this socket's priority class: sends are charged to it
+        /// before they are tried (`send`, `send_to`, `poll_send*`; `try_send*`
+        /// cannot wait and is charged after), receives when they complete (see
+        /// [`shardio::sched`](crate::sched)). Without it, operations run in the
+        /// class of the future that issues them. On the epoll fallback path
+        /// sockets are not scheduled and this has no effect.
     }
 
     /// Binds to `path`. Must be called inside a Tokio runtime.
