@@ -13,8 +13,15 @@
 //! columns say so. `SHARDIO_BENCH_CLASS=1` runs shardio's reads in a
 //! priority class (through the scheduler), `SHARDIO_BENCH_PROPS=<file>`
 //! gives the scheduler an io_properties model: compare CPU/IO with and
-//! without. `SHARDIO_BENCH_FIXED=1` reads O_DIRECT blocks into registered
-//! buffers (`FixedBufPool`).
+//! without. The O_DIRECT read rows run twice: `read_at` into a buffer of
+//! the task's own, and `read_fixed_at` into registered buffers
+//! (`FixedBufPool`); fio runs with its defaults (no fixed buffers).
+//! `SHARDIO_BENCH_STORAGE_BATCH=n` sets `Config::storage_submit_batch`.
+//! The O_DIRECT cases alternate shardio and fio for
+//! `SHARDIO_BENCH_ROUNDS` rounds (default 3) and print medians.
+//! `SHARDIO_BENCH_CASE=qd1|qd32|cache|write` runs
+//! one case only; `SHARDIO_BENCH_ONLY=shardio` skips fio, pread and
+//! `tokio::fs` (for profiling).
 
 use std::io::{self, SeekFrom};
 use std::path::Path;
@@ -54,8 +61,9 @@ fn main() -> io::Result<()> {
     let path = Path::new(&dir).join(format!("shardio-fs-bench-{}", std::process::id()));
     let size = size_mb * 1024 * 1024;
     prepare(&path, size)?;
-    let fio = fio_available();
-    if !fio && !smoke {
+    let only_shardio = std::env::var("SHARDIO_BENCH_ONLY").is_ok_and(|v| v == "shardio");
+    let fio = !only_shardio && fio_available();
+    if !fio && !smoke && !only_shardio {
         println!("note: fio not found (Debian package `fio`): fio columns are n/a");
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -68,6 +76,10 @@ fn main() -> io::Result<()> {
         // SHARDIO_BENCH_SPIN_US: Config::spin_before_park, to compare.
         let spin = Duration::from_micros(env_or("SHARDIO_BENCH_SPIN_US", 0.0) as u64);
         let mut config = shardio::Config::default().spin_before_park(spin)?;
+        // SHARDIO_BENCH_STORAGE_BATCH: Config::storage_submit_batch, to compare.
+        if let Ok(batch) = std::env::var("SHARDIO_BENCH_STORAGE_BATCH") {
+            config = config.storage_submit_batch(batch.parse().map_err(io::Error::other)?)?;
+        }
         // SHARDIO_BENCH_PROPS=<io_properties.yaml>: the scheduler's device
         // model, to measure what throttling costs.
         if let Ok(props) = std::env::var("SHARDIO_BENCH_PROPS") {
@@ -82,57 +94,91 @@ fn main() -> io::Result<()> {
     if std::env::var("SHARDIO_BENCH_CLASS").is_ok_and(|v| v == "1") {
         let _ = BENCH_CLASS.set(shardio::sched::PriorityClass::new("bench", 100));
     }
-    // SHARDIO_BENCH_FIXED=1: O_DIRECT reads into registered buffers
-    // (`FixedBufPool`, `read_fixed_at`).
-    if std::env::var("SHARDIO_BENCH_FIXED").is_ok_and(|v| v == "1") {
-        let _ = FIXED_POOL.set(shardio::buf::FixedBufPool::new(64, BLOCK)?);
-    }
+    // The O_DIRECT rows run twice: `read_at` into the task's own aligned
+    // buffer, and `read_fixed_at` into registered buffers (`FixedBufPool`).
+    let _ = FIXED_POOL.set(shardio::buf::FixedBufPool::new(64, BLOCK)?);
 
     println!(
         "{:<34} {:>16} {:>16} {:>16} {:>9}",
         "case", "shardio", "fio / pread", "tokio::fs", "ratio"
     );
+    let case = std::env::var("SHARDIO_BENCH_CASE").ok();
+    let rounds = if smoke {
+        1
+    } else {
+        (env_or("SHARDIO_BENCH_ROUNDS", 3.0) as usize).max(1)
+    };
+    let run = |name: &str| case.as_deref().is_none_or(|c| c == name);
     for depth in [1usize, 32] {
-        let s = srt.block_on(shardio_reads(&path, blocks, depth, time, true))?;
-        let f = if fio && !smoke {
-            fio_run(&path, "randread", "4k", depth, secs)
-        } else {
+        if !run(&format!("qd{depth}")) {
+            continue;
+        }
+        // The disk's speed drifts within minutes: shardio and fio alternate
+        // for `rounds` rounds; the rows show the median of each column and
+        // the median of the rounds' ratios.
+        let (mut s, mut sf, mut f) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            s.push(srt.block_on(shardio_reads(&path, blocks, depth, time, Read::Direct))?);
+            sf.push(srt.block_on(shardio_reads(&path, blocks, depth, time, Read::Fixed))?);
+            if fio && !smoke {
+                f.extend(fio_run(&path, "randread", "4k", depth, secs));
+            }
+        }
+        let t = if only_shardio {
             None
+        } else {
+            Some(rt.block_on(tokio_reads(&path, blocks, depth, time))?)
         };
-        let t = rt.block_on(tokio_reads(&path, blocks, 32.min(depth.max(1)), time))?;
+        let f_med = median(&f);
         row(
             &format!("4 KiB O_DIRECT randread QD{depth}"),
-            &s,
-            f.as_ref(),
-            Some(&t),
+            median(&s).as_ref().unwrap_or(&s[0]),
+            f_med.as_ref(),
+            t.as_ref(),
+            median_ratio(&s, &f),
+            "IOPS",
+        );
+        row(
+            &format!("  same, read_fixed_at QD{depth}"),
+            median(&sf).as_ref().unwrap_or(&sf[0]),
+            f_med.as_ref(),
+            t.as_ref(),
+            median_ratio(&sf, &f),
             "IOPS",
         );
     }
-    // Page cache: warm it, then read.
-    let _ = std::fs::read(&path)?;
-    let s = srt.block_on(shardio_reads(&path, blocks, 32, time, false))?;
-    let p = pread_one_thread(&path, blocks, time)?;
-    let t = rt.block_on(tokio_reads(&path, blocks, 32, time))?;
-    row(
-        "4 KiB page-cache randread, 32 tasks",
-        &s,
-        Some(&p),
-        Some(&t),
-        "IOPS",
-    );
-    let s = srt.block_on(shardio_seq_writes(&path, size, 32, time))?;
-    let f = if fio && !smoke {
-        fio_run(&path, "write", "1m", 32, secs)
-    } else {
-        None
-    };
-    row(
-        "1 MiB O_DIRECT seq write QD32",
-        &s,
-        f.as_ref(),
-        None,
-        "MB/s",
-    );
+    if run("cache") {
+        // Page cache: warm it, then read.
+        let _ = std::fs::read(&path)?;
+        let s = srt.block_on(shardio_reads(&path, blocks, 32, time, Read::Cached))?;
+        let p = pread_one_thread(&path, blocks, time)?;
+        let t = rt.block_on(tokio_reads(&path, blocks, 32, time))?;
+        row(
+            "4 KiB page-cache randread, 32 tasks",
+            &s,
+            Some(&p),
+            Some(&t),
+            Some(s.rate / p.rate),
+            "IOPS",
+        );
+    }
+    if run("write") {
+        let (mut s, mut f) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            s.push(srt.block_on(shardio_seq_writes(&path, size, 32, time))?);
+            if fio && !smoke {
+                f.extend(fio_run(&path, "write", "1m", 32, secs));
+            }
+        }
+        row(
+            "1 MiB O_DIRECT seq write QD32",
+            median(&s).as_ref().unwrap_or(&s[0]),
+            median(&f).as_ref(),
+            None,
+            median_ratio(&s, &f),
+            "MB/s",
+        );
+    }
     std::fs::remove_file(&path)?;
     Ok(())
 }
@@ -144,13 +190,41 @@ fn env_or(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-fn row(name: &str, s: &Figure, other: Option<&Figure>, tokio: Option<&Figure>, unit: &str) {
+/// The figure with the median rate (the upper one of an even count).
+fn median(figures: &[Figure]) -> Option<Figure> {
+    let mut sorted: Vec<&Figure> = figures.iter().collect();
+    sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    sorted.get(sorted.len() / 2).map(|f| Figure {
+        rate: f.rate,
+        cpu_us: f.cpu_us,
+    })
+}
+
+/// The median of the per-round ratios `ours[i] / theirs[i]`.
+fn median_ratio(ours: &[Figure], theirs: &[Figure]) -> Option<f64> {
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(o, t)| o.rate / t.rate)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied()
+}
+
+fn row(
+    name: &str,
+    s: &Figure,
+    other: Option<&Figure>,
+    tokio: Option<&Figure>,
+    ratio: Option<f64>,
+    unit: &str,
+) {
     let show = |f: Option<&Figure>| {
         f.map_or("n/a".to_owned(), |f| {
             format!("{:.0} ({:.1}µs)", f.rate, f.cpu_us)
         })
     };
-    let ratio = other.map_or("n/a".to_owned(), |o| format!("{:.2}x", s.rate / o.rate));
+    let ratio = ratio.map_or("n/a".to_owned(), |r| format!("{r:.2}x"));
     println!(
         "{name:<34} {:>16} {:>16} {:>16} {ratio:>9}  {unit}, CPU/IO",
         show(Some(s)),
@@ -208,13 +282,25 @@ fn figure(
     }
 }
 
+/// How `shardio_reads` reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    /// O_DIRECT `read_at` into an aligned buffer of the task's own.
+    Direct,
+    /// O_DIRECT `read_fixed_at` into a registered buffer.
+    Fixed,
+    /// `read_at` through the page cache.
+    Cached,
+}
+
 async fn shardio_reads(
     path: &Path,
     blocks: u64,
     depth: usize,
     time: Duration,
-    direct: bool,
+    how: Read,
 ) -> io::Result<Figure> {
+    let direct = how != Read::Cached;
     let file = Arc::new(
         OpenOptions::new()
             .read(true)
@@ -228,7 +314,7 @@ async fn shardio_reads(
     let tasks: Vec<_> = (0..depth as u64)
         .map(|t| {
             let (file, count, stop) = (Arc::clone(&file), Arc::clone(&count), Arc::clone(&stop));
-            let fixed = FIXED_POOL.get().filter(|_| direct).cloned();
+            let fixed = FIXED_POOL.get().filter(|_| how == Read::Fixed).cloned();
             let reads = async move {
                 let mut x = 0x9e37_79b9_7f4a_7c15 ^ (t + 1);
                 if let Some(pool) = fixed {

@@ -43,6 +43,10 @@ pub struct Metrics {
     /// File reads served from the page cache on the calling thread
     /// (`RWF_NOWAIT`), without a ring round trip.
     pub reads_inline: u64,
+    /// File reads and writes that used a registered buffer: into a
+    /// [`FixedBuf`](crate::buf::FixedBuf), or into an
+    /// [`AlignedBuf`](crate::buf::AlignedBuf) from the registered arena.
+    pub ops_registered_buf: u64,
     /// `io_uring_enter` system calls made.
     pub enter_calls: u64,
     /// Times a ring's completion queue was found overflowed (the kernel kept
@@ -161,6 +165,7 @@ pub fn metrics() -> Metrics {
         ops_cancelled: c.ops_cancelled.load(Relaxed),
         ops_fallback: c.ops_fallback.load(Relaxed),
         reads_inline: c.reads_inline.load(Relaxed),
+        ops_registered_buf: c.ops_registered_buf.load(Relaxed),
         enter_calls: c.enter_calls.load(Relaxed),
         cq_overflows: c.cq_overflows.load(Relaxed),
         fallback_active: reason.is_some(),
@@ -191,6 +196,7 @@ pub(crate) struct Counters {
     ops_cancelled: AtomicU64,
     ops_fallback: AtomicU64,
     reads_inline: AtomicU64,
+    ops_registered_buf: AtomicU64,
     enter_calls: AtomicU64,
     cq_overflows: AtomicU64,
 }
@@ -203,6 +209,7 @@ static COUNTERS: Counters = Counters {
     ops_cancelled: AtomicU64::new(0),
     ops_fallback: AtomicU64::new(0),
     reads_inline: AtomicU64::new(0),
+    ops_registered_buf: AtomicU64::new(0),
     enter_calls: AtomicU64::new(0),
     cq_overflows: AtomicU64::new(0),
 };
@@ -233,6 +240,9 @@ impl Counters {
     }
     pub(crate) fn read_inline(&self) {
         self.reads_inline.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn op_registered_buf(&self) {
+        self.ops_registered_buf.fetch_add(1, Relaxed);
     }
     pub(crate) fn enter(&self) {
         self.enter_calls.fetch_add(1, Relaxed);

@@ -91,6 +91,7 @@ async fn aligned_direct_io_keeps_every_byte_under_concurrency() -> io::Result<()
     const BLOCKS: u64 = 32;
     let path = temp("integrity");
     let file = Arc::new(open_direct(&path).await?);
+    let before = shardio::metrics();
     let tasks: Vec<_> = (0..BLOCKS)
         .map(|i| {
             let file = Arc::clone(&file);
@@ -118,6 +119,16 @@ async fn aligned_direct_io_keeps_every_byte_under_concurrency() -> io::Result<()
                 .enumerate()
                 .all(|(j, &b)| b == (i as u8).wrapping_mul(31) ^ (j as u8)),
             "block {i}"
+        );
+    }
+    let after = shardio::metrics();
+    if !after.fallback_active {
+        // 64 KiB aligned buffers come from the registered arena.
+        assert!(
+            after.ops_registered_buf >= before.ops_registered_buf + 2 * BLOCKS,
+            "aligned buffers ran as fixed-buffer operations: {} -> {}",
+            before.ops_registered_buf,
+            after.ops_registered_buf
         );
     }
     // The cursor API copies through unaligned buffers: refused, clearly.
@@ -304,5 +315,70 @@ async fn registering_fixed_buffers_does_not_wait_for_operations_in_flight() -> i
     assert_eq!(res?, 4096);
     waiting.abort();
     std::fs::remove_file(&path)?;
+    Ok(())
+}
+
+#[shardio::test]
+async fn aligned_bufs_and_a_fixed_pool_share_a_ring() -> io::Result<()> {
+    // One ring, both kinds of registered buffer in its table: arena chunks
+    // and pool buffers must not take each other's slots.
+    let pool = shardio::buf::FixedBufPool::new(2, 4096)?;
+    let path = temp("arena-and-pool");
+    let file = open_direct(&path).await?;
+    let before = shardio::metrics();
+    for i in 0..8u64 {
+        let pos = i * 8192;
+        let mut fixed = pool.get().await;
+        fixed.set_len(4096)?;
+        fixed.fill(0x10 + i as u8);
+        let (res, _) = file.write_fixed_at(fixed, pos).await;
+        assert_eq!(res?, 4096);
+        let mut aligned = file.aligned_buf(4096)?;
+        aligned.fill(0x80 + i as u8);
+        let (res, _) = file.write_at(aligned, pos + 4096).await;
+        assert_eq!(res?, 4096);
+    }
+    for i in 0..8u64 {
+        let pos = i * 8192;
+        let (res, aligned) = file.read_at(file.aligned_buf(4096)?, pos).await;
+        assert_eq!(res?, 4096);
+        assert!(
+            aligned.iter().all(|&b| b == 0x10 + i as u8),
+            "pool block {i}"
+        );
+        let (res, fixed) = file.read_fixed_at(pool.get().await, pos + 4096).await;
+        assert_eq!(res?, 4096);
+        assert!(
+            fixed.iter().all(|&b| b == 0x80 + i as u8),
+            "arena block {i}"
+        );
+    }
+    let after = shardio::metrics();
+    if !after.fallback_active {
+        assert!(after.ops_registered_buf >= before.ops_registered_buf + 32);
+        assert_eq!(after.ops_fallback, before.ops_fallback, "nothing fell back");
+    }
+    std::fs::remove_file(&path)
+}
+
+#[test]
+fn aligned_bufs_beyond_the_arena_are_plain_heap_buffers() -> io::Result<()> {
+    // Larger than the arena's biggest block, or aligned beyond a page.
+    for (len, align) in [(2 << 20, 4096), (4096, 65536)] {
+        let buf = AlignedBuf::new(len, align)?;
+        assert_eq!(
+            buf.len(),
+            len.div_ceil(align) * align,
+            "rounded up to the alignment"
+        );
+        assert_eq!(buf.as_ptr() as usize % align, 0);
+        assert!(buf.iter().all(|&b| b == 0));
+        assert!(format!("{buf:?}").contains("registered: false"), "{buf:?}");
+    }
+    let small = AlignedBuf::new(512, 512)?;
+    assert!(
+        format!("{small:?}").contains("registered: true"),
+        "{small:?}"
+    );
     Ok(())
 }

@@ -10,6 +10,16 @@ use super::{IoBuf, IoBufMut};
 /// as `O_DIRECT` I/O requires. Get one sized for a file with
 /// [`File::aligned_buf`](crate::fs::File::aligned_buf).
 ///
+/// Buffers of up to 1 MiB aligned to at most 4096 bytes come from a
+/// process-wide arena (up to 64 MiB, allocated in 4 MiB chunks and kept for
+/// the life of the process) that shardio registers with io_uring: reads
+/// and writes into them run as fixed-buffer operations, so the kernel does
+/// not pin their pages per operation. Measured on this project's disk
+/// (`benches/fs.rs`, 4 KiB O_DIRECT random reads at depth 32) that served
+/// ~1.5x the reads of an unregistered buffer. Other sizes, and requests
+/// beyond the arena, are plain heap allocations and work the same, only
+/// without that saving.
+///
 /// ```
 /// let buf = shardio::buf::AlignedBuf::new(8192, 4096)?;
 /// assert_eq!(buf.as_ptr() as usize % 4096, 0);
@@ -19,7 +29,15 @@ use super::{IoBuf, IoBufMut};
 pub struct AlignedBuf {
     ptr: NonNull<u8>,
     len: usize,
-    layout: Layout,
+    align: usize,
+    origin: Origin,
+}
+
+/// Where an `AlignedBuf`'s memory comes from, to give it back there.
+enum Origin {
+    Heap(Layout),
+    /// An arena block of this size class.
+    Arena(u8),
 }
 
 // SAFETY: the buffer owns its allocation exclusively, like a Box<[u8]>.
@@ -39,6 +57,15 @@ impl AlignedBuf {
             )));
         }
         let len = len.max(1).div_ceil(align) * align;
+        if let Some(block) = super::arena::alloc(len, align) {
+            let ptr = NonNull::new(block.ptr).expect("arena blocks are never null");
+            return Ok(AlignedBuf {
+                ptr,
+                len,
+                align,
+                origin: Origin::Arena(block.class),
+            });
+        }
         let layout = Layout::from_size_align(len, align)
             .map_err(|e| invalid(format!("shardio: aligned buffer of {len} bytes: {e}")))?;
         // SAFETY: the layout has a non-zero size.
@@ -48,12 +75,17 @@ impl AlignedBuf {
                 "shardio: aligned buffer allocation failed",
             )
         })?;
-        Ok(AlignedBuf { ptr, len, layout })
+        Ok(AlignedBuf {
+            ptr,
+            len,
+            align,
+            origin: Origin::Heap(layout),
+        })
     }
 
     /// The alignment of the start and of the length.
     pub fn alignment(&self) -> usize {
-        self.layout.align()
+        self.align
     }
 }
 
@@ -74,8 +106,20 @@ impl DerefMut for AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
+        match self.origin {
+            // SAFETY: allocated in `new` with this layout.
+            Origin::Heap(layout) => unsafe { dealloc(self.ptr.as_ptr(), layout) },
+            Origin::Arena(class) => {
+                let block = super::arena::Block {
+                    ptr: self.ptr.as_ptr(),
+                    class,
+                };
+                // SAFETY: the block came from the arena in `new`; an
+                // `AlignedBuf` is dropped only once the kernel let go of it
+                // (operations own their buffers until the final CQE).
+                unsafe { super::arena::free(block) }
+            }
+        }
     }
 }
 
@@ -83,7 +127,8 @@ impl fmt::Debug for AlignedBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AlignedBuf")
             .field("len", &self.len)
-            .field("align", &self.layout.align())
+            .field("align", &self.align)
+            .field("registered", &matches!(self.origin, Origin::Arena(_)))
             .finish()
     }
 }

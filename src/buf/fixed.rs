@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{IoBuf, IoBufMut};
 
-/// The kernel's limit on buffers registered with one ring.
-const MAX_BUFS: usize = 1 << 14;
+/// Buffers a pool may have (the ring's table minus the arena's slots).
+const MAX_BUFS: usize = crate::driver::MAX_POOL_BUFS;
 /// The kernel's limit on one registered buffer.
 const MAX_BUF_SIZE: usize = 1 << 30;
 
@@ -73,7 +73,8 @@ unsafe impl Sync for PoolInner {}
 
 impl FixedBufPool {
     /// `count` zeroed buffers of `size` bytes each (`size` rounded up to a
-    /// multiple of 4096). Errors if `count` is 0 or above 16384, if `size`
+    /// multiple of 4096). Errors if `count` is 0 or above 16368 (the kernel's 16384
+    /// registered buffers per ring, less 16 for [`AlignedBuf`](super::AlignedBuf)'s arena), if `size`
     /// is 0 or above 1 GiB, or if the memory cannot be allocated.
     pub fn new(count: usize, size: usize) -> io::Result<FixedBufPool> {
         let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);

@@ -15,6 +15,7 @@
 //! registered with io_uring.
 
 mod aligned;
+pub(crate) mod arena;
 mod fixed;
 mod io_buf;
 mod io_buf_mut;

@@ -16,5 +16,5 @@ pub(crate) use multishot::{Multishot, MultishotKind};
 pub(crate) use op::{Op, OpKind};
 pub(crate) use probe::{global_fallback, probe};
 pub(crate) use reaper::spawn_reaper;
-pub(crate) use ring::Ring;
+pub(crate) use ring::{MAX_POOL_BUFS, POOL_BASE, Ring};
 pub(crate) use slab::Cqe;

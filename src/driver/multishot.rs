@@ -97,7 +97,7 @@ impl<T: MultishotKind> Multishot<T> {
         };
         // SAFETY: by `MultishotKind`'s contract the SQE points into `data`'s
         // stable memory, kept here or in the slot until the final CQE.
-        let index = unsafe { ring.push(sqe, lifecycle) };
+        let (index, _) = unsafe { ring.push(sqe, lifecycle, false) };
         context::flush_or_defer(&ring);
         self.armed = Some((ring, index));
         Ok(())

@@ -40,6 +40,11 @@ pub(crate) unsafe trait OpKind: Send + Sized + 'static {
     /// pool (for operations that do not block, like a nop).
     const INLINE_FALLBACK: bool = false;
 
+    /// Storage reads and writes: submitted within a few requests of being
+    /// pushed rather than at the end of the worker's batch (see
+    /// [`Ring::push`]).
+    const STORAGE: bool = false;
+
     /// Readies `ring` for this operation before [`sqe`](OpKind::sqe) (e.g.
     /// registers fixed buffers); an error sends the operation down the
     /// fallback path instead. The default does nothing.
@@ -124,8 +129,18 @@ impl<T: OpKind> Op<T> {
         // SAFETY: by `OpKind`'s contract the SQE points into `data`'s stable
         // memory; `data` stays in this op until the CQE is taken, or moves to
         // the ring's slot (keeping the memory in place) if the op is dropped.
-        let index = unsafe { ring.push(sqe, Lifecycle::Waiting(Some(cx.waker().clone()))) };
-        context::flush_or_defer(&ring);
+        let (index, submit_now) = unsafe {
+            ring.push(
+                sqe,
+                Lifecycle::Waiting(Some(cx.waker().clone())),
+                T::STORAGE,
+            )
+        };
+        if submit_now {
+            ring.submit_only();
+        } else {
+            context::flush_or_defer(&ring);
+        }
         self.state = State::InFlight { ring, index, data };
         None
     }

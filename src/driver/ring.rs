@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -41,8 +41,10 @@ pub(crate) struct Ring {
     placement: Placement,
     /// Receive buffers, registered on first use; `None` if the kernel refused.
     bufs: OnceLock<Option<BufRing>>,
-    /// The `FixedBufPool` registered with this ring, if any (by pool id).
-    fixed_pool: Mutex<Option<u64>>,
+    /// The ring's table of registered buffers.
+    fixed: Mutex<FixedTable>,
+    /// Bit `i`: arena chunk `i` is registered (read without the lock).
+    arena_chunks: AtomicU32,
     /// Work was asked of the reaper task: a deferred submission, or wakers
     /// to deliver.
     work_requested: AtomicBool,
@@ -64,6 +66,33 @@ struct ReaperState {
     /// starves the spilled ones. The reaper wakes them in bounded batches.
     wakes: VecDeque<Waker>,
 }
+
+/// The ring's table of registered buffers, set up on first use as a sparse
+/// table: slots `0..arena::MAX_CHUNKS` hold the `AlignedBuf` arena's chunks,
+/// the slots from [`POOL_BASE`] a `FixedBufPool`'s buffers.
+#[derive(Default)]
+struct FixedTable {
+    state: TableState,
+    /// The `FixedBufPool` registered, by pool id.
+    pool: Option<u64>,
+}
+
+#[derive(Default, PartialEq)]
+enum TableState {
+    #[default]
+    Unset,
+    Ready,
+    /// The kernel refused a sparse table (before Linux 5.13): no fixed
+    /// buffers on this ring.
+    Refused,
+}
+
+/// The first buffer-table slot of a `FixedBufPool`.
+pub(crate) const POOL_BASE: usize = crate::buf::arena::MAX_CHUNKS;
+/// Slots in a ring's buffer table: the kernel's maximum.
+const TABLE_SLOTS: usize = 1 << 14;
+/// Buffers a `FixedBufPool` may have: the table's slots after the arena's.
+pub(crate) const MAX_POOL_BUFS: usize = TABLE_SLOTS - POOL_BASE;
 
 /// Tasks the reaper wakes before letting the worker run them.
 const WAKE_BATCH: usize = 64;
@@ -97,6 +126,10 @@ struct Inner {
     slab: Slab,
     /// SQEs that did not fit in the SQ; pushed first at the next flush.
     backlog: VecDeque<squeue::Entry>,
+    /// Storage SQEs pushed since the last submission.
+    storage_queued: usize,
+    /// `Config::storage_submit_batch`.
+    storage_batch: usize,
 }
 
 thread_local! {
@@ -206,11 +239,14 @@ impl Ring {
                 uring,
                 slab: Slab::new(),
                 backlog: VecDeque::new(),
+                storage_queued: 0,
+                storage_batch: config.storage_submit_batch,
             }),
             eventfd,
             retired: AtomicBool::new(false),
             bufs: OnceLock::new(),
-            fixed_pool: Mutex::new(None),
+            fixed: Mutex::new(FixedTable::default()),
+            arena_chunks: AtomicU32::new(0),
             work_requested: AtomicBool::new(false),
             reaper: Mutex::new(ReaperState::default()),
             id: next_ring_id(),
@@ -221,11 +257,12 @@ impl Ring {
         })
     }
 
-    /// Registers `pool`'s buffers with this ring, once; errors if another
-    /// pool is registered here or the kernel refuses.
+    /// Registers `pool`'s buffers with this ring (from slot [`POOL_BASE`]),
+    /// once; errors if another pool is registered here or the kernel
+    /// refuses.
     pub(crate) fn register_fixed(&self, pool: &crate::buf::PoolInner) -> io::Result<()> {
-        let mut registered = self.fixed_pool.lock().unwrap_or_else(|e| e.into_inner());
-        match *registered {
+        let mut table = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        match table.pool {
             Some(id) if id == pool.id => return Ok(()),
             Some(_) => {
                 return Err(io::Error::other(
@@ -234,14 +271,82 @@ impl Ring {
             }
             None => {}
         }
+        self.ensure_table(&mut table)?;
         let iovecs = pool.iovecs();
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.lock();
         // SAFETY: the iovecs point into the pool's allocation, which is
         // never freed (a pool's memory lives for the rest of the process),
         // so it stays valid for as long as this ring can use it.
-        unsafe { inner.uring.submitter().register_buffers(&iovecs) }?;
-        *registered = Some(pool.id);
+        unsafe {
+            inner
+                .uring
+                .submitter()
+                .register_buffers_update(POOL_BASE as u32, &iovecs, None)
+        }?;
+        table.pool = Some(pool.id);
         Ok(())
+    }
+
+    /// The buffer-table slot of arena chunk `chunk` on this ring,
+    /// registering the chunk on its first use here; `None` if the kernel
+    /// refuses (the operation then uses the buffer unregistered).
+    pub(crate) fn arena_slot(&self, chunk: usize) -> Option<u16> {
+        let bit = 1u32 << chunk;
+        if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
+            return Some(chunk as u16);
+        }
+        let mut table = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
+            return Some(chunk as u16);
+        }
+        if let Err(e) = self.ensure_table(&mut table) {
+            tracing::debug!(target: "shardio::driver", error = %e, "no registered buffers on this ring");
+            return None;
+        }
+        let iovec = crate::buf::arena::chunk_iovec(chunk)?;
+        let inner = self.lock();
+        // SAFETY: arena chunks are never freed, so the memory stays valid
+        // for as long as this ring can use it.
+        let registered = unsafe {
+            inner
+                .uring
+                .submitter()
+                .register_buffers_update(chunk as u32, &[iovec], None)
+        };
+        match registered {
+            Ok(()) => {
+                self.arena_chunks.fetch_or(bit, Ordering::Release);
+                Some(chunk as u16)
+            }
+            Err(e) => {
+                tracing::debug!(target: "shardio::driver", error = %e, chunk, "could not register an arena chunk");
+                None
+            }
+        }
+    }
+
+    /// Sets up the sparse buffer table on first use.
+    fn ensure_table(&self, table: &mut FixedTable) -> io::Result<()> {
+        match table.state {
+            TableState::Ready => return Ok(()),
+            TableState::Refused => {
+                return Err(io::Error::other(
+                    "shardio: the kernel refused a registered-buffer table (Linux 5.13 or later needed)",
+                ));
+            }
+            TableState::Unset => {}
+        }
+        let res = self
+            .lock()
+            .uring
+            .submitter()
+            .register_buffers_sparse(TABLE_SLOTS as u32);
+        table.state = if res.is_ok() {
+            TableState::Ready
+        } else {
+            TableState::Refused
+        };
+        res
     }
 
     /// The ring's provided receive buffers, registered on first use.
@@ -285,18 +390,31 @@ impl Ring {
 
     /// Pushes `sqe` for a new operation in state `lifecycle` and returns its
     /// slot. The SQE is not submitted until the next [`flush`](Ring::flush).
+    /// A `storage` SQE counts towards `Config::storage_submit_batch`: the
+    /// second value is true when that many are queued, and the caller should
+    /// submit them now ([`submit_only`](Ring::submit_only)).
     ///
     /// # Safety
     ///
     /// Every pointer in `sqe` must stay valid until the operation's final CQE
     /// has been reaped: the caller keeps the memory in its `Op` and hands it to
     /// [`cancel`](Ring::cancel) if the op is dropped early.
-    pub(crate) unsafe fn push(&self, sqe: squeue::Entry, lifecycle: Lifecycle) -> usize {
+    pub(crate) unsafe fn push(
+        &self,
+        sqe: squeue::Entry,
+        lifecycle: Lifecycle,
+        storage: bool,
+    ) -> (usize, bool) {
         let mut inner = self.lock();
         let index = inner.slab.insert(lifecycle);
         inner.push_sqe(sqe.user_data(index as u64));
         counters().op_submitted();
-        index
+        let mut submit_now = false;
+        if storage {
+            inner.storage_queued += 1;
+            submit_now = inner.storage_queued >= inner.storage_batch;
+        }
+        (index, submit_now)
     }
 
     /// Submits everything pushed so far, and reaps.
@@ -357,6 +475,7 @@ impl Ring {
             }
         }
         counters().enter();
+        inner.storage_queued = 0;
         if let Err(e) = inner.uring.submitter().submit() {
             tracing::debug!(target: "shardio::driver", error = %e, "submit from a park hook failed; the reaper retries");
             drop(inner);
@@ -654,6 +773,7 @@ impl Inner {
             // are reaped right below by this thread: keep them from also
             // signalling the eventfd and waking the reaper through epoll.
             self.uring.completion().disable_eventfd();
+            self.storage_queued = 0;
             let submitted = self.uring.submitter().submit();
             self.uring.completion().enable_eventfd();
             // Anything posted while the eventfd was off is reaped now; what

@@ -59,7 +59,7 @@ impl File {
                         continue;
                     };
                     let fd = Arc::clone(&self.fd);
-                    self.cursor.inflight = Some(Inflight::Read(Op::new(ReadAt { fd, buf, pos })));
+                    self.cursor.inflight = Some(Inflight::Read(Op::new(ReadAt::new(fd, buf, pos))));
                 }
                 Inflight::Read(op) => {
                     let (res, buf) = ready!(Pin::new(op).poll(cx));
@@ -80,11 +80,7 @@ impl File {
                             let fd = Arc::clone(&self.fd);
                             let rest = buf.len();
                             self.cursor.inflight = Some(Inflight::Write(
-                                Op::new(WriteAt {
-                                    fd,
-                                    buf,
-                                    pos: at + n as u64,
-                                }),
+                                Op::new(WriteAt::new(fd, buf, at + n as u64)),
                                 at + n as u64,
                                 rest,
                             ));
@@ -198,7 +194,7 @@ impl AsyncRead for File {
                     .admit_file(&*fd, Dir::Read, buf.capacity(), Hold::Instant)
                 {
                     Some(admit) => Inflight::AdmitRead(admit, buf, pos),
-                    None => Inflight::Read(Op::new(ReadAt { fd, buf, pos })),
+                    None => Inflight::Read(Op::new(ReadAt::new(fd, buf, pos))),
                 },
             );
         }
@@ -241,7 +237,7 @@ impl AsyncWrite for File {
         buf.extend_from_slice(&src[..n]);
         let at = this.cursor.pos;
         let fd = Arc::clone(&this.fd);
-        let mut op = Op::new(WriteAt { fd, buf, pos: at });
+        let mut op = Op::new(WriteAt::new(fd, buf, at));
         // Submit now; report it done: the next call learns how it ended.
         match Pin::new(&mut op).poll(cx) {
             Poll::Ready((Ok(written), buf)) if written == n => this.cursor.spare = Some(buf),
@@ -251,7 +247,7 @@ impl AsyncWrite for File {
                 let fd = Arc::clone(&this.fd);
                 let at2 = at + written as u64;
                 this.cursor.inflight = Some(Inflight::Write(
-                    Op::new(WriteAt { fd, buf, pos: at2 }),
+                    Op::new(WriteAt::new(fd, buf, at2)),
                     at2,
                     rest,
                 ));

@@ -10,7 +10,7 @@ use io_uring::{opcode, squeue, types};
 use super::read_at::ReadAt;
 use super::write_at::WriteAt;
 use crate::buf::{FixedBuf, IoBuf, IoBufMut};
-use crate::driver::{Cqe, OpKind, Ring};
+use crate::driver::{Cqe, OpKind, POOL_BASE, Ring};
 
 pub(crate) struct ReadFixedAt(pub(crate) ReadAt<FixedBuf>);
 
@@ -26,9 +26,12 @@ fn len32(n: usize) -> u32 {
 unsafe impl OpKind for ReadFixedAt {
     type Output = <ReadAt<FixedBuf> as OpKind>::Output;
     const OPCODE: u8 = opcode::ReadFixed::CODE;
+    const STORAGE: bool = true;
 
     fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
-        ring.register_fixed(self.0.buf.pool())
+        ring.register_fixed(self.0.buf.pool())?;
+        crate::metrics::counters().op_registered_buf();
+        Ok(())
     }
 
     fn sqe(&mut self) -> squeue::Entry {
@@ -38,7 +41,7 @@ unsafe impl OpKind for ReadFixedAt {
             types::Fd(op.fd.as_raw_fd()),
             op.buf.stable_mut_ptr(),
             len,
-            op.buf.index(),
+            op.buf.index() + POOL_BASE as u16,
         )
         .offset(op.pos)
         .build()
@@ -61,9 +64,12 @@ unsafe impl OpKind for ReadFixedAt {
 unsafe impl OpKind for WriteFixedAt {
     type Output = <WriteAt<FixedBuf> as OpKind>::Output;
     const OPCODE: u8 = opcode::WriteFixed::CODE;
+    const STORAGE: bool = true;
 
     fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
-        ring.register_fixed(self.0.buf.pool())
+        ring.register_fixed(self.0.buf.pool())?;
+        crate::metrics::counters().op_registered_buf();
+        Ok(())
     }
 
     fn sqe(&mut self) -> squeue::Entry {
@@ -72,7 +78,7 @@ unsafe impl OpKind for WriteFixedAt {
             types::Fd(op.fd.as_raw_fd()),
             op.buf.stable_ptr(),
             len32(op.buf.bytes_init()),
-            op.buf.index(),
+            op.buf.index() + POOL_BASE as u16,
         )
         .offset(op.pos)
         .build()

@@ -7,7 +7,16 @@ use io_uring::{opcode, squeue, types};
 use super::cvt;
 use crate::BufResult;
 use crate::buf::IoBufMut;
-use crate::driver::{Cqe, OpKind};
+use crate::driver::{Cqe, OpKind, Ring};
+
+/// The slot of `[ptr, ptr + len)` in `ring`'s buffer table when it lies in
+/// the `AlignedBuf` arena (registering the chunk on first use).
+pub(crate) fn arena_slot(ring: &Ring, ptr: *const u8, len: usize) -> Option<u16> {
+    let chunk = crate::buf::arena::chunk_of(ptr, len)?;
+    let slot = ring.arena_slot(chunk)?;
+    crate::metrics::counters().op_registered_buf();
+    Some(slot)
+}
 
 /// `IORING_OP_READ` at an offset (ignored by pipes and sockets).
 pub(crate) struct ReadAt<B> {
@@ -15,6 +24,20 @@ pub(crate) struct ReadAt<B> {
     pub(crate) fd: Arc<OwnedFd>,
     pub(crate) buf: B,
     pub(crate) pos: u64,
+    /// The buffer-table slot of `buf`'s memory on the op's ring, if it lies
+    /// in the registered `AlignedBuf` arena (set by `prepare`).
+    slot: Option<u16>,
+}
+
+impl<B> ReadAt<B> {
+    pub(crate) fn new(fd: Arc<OwnedFd>, buf: B, pos: u64) -> Self {
+        ReadAt {
+            fd,
+            buf,
+            pos,
+            slot: None,
+        }
+    }
 }
 
 fn len_of<B: IoBufMut>(buf: &B) -> u32 {
@@ -26,9 +49,25 @@ fn len_of<B: IoBufMut>(buf: &B) -> u32 {
 unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
     type Output = BufResult<usize, B>;
     const OPCODE: u8 = opcode::Read::CODE;
+    const STORAGE: bool = true;
+
+    fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
+        self.slot = arena_slot(ring, self.buf.stable_mut_ptr(), self.buf.bytes_total());
+        Ok(())
+    }
 
     fn sqe(&mut self) -> squeue::Entry {
         let len = len_of(&self.buf);
+        if let Some(slot) = self.slot {
+            return opcode::ReadFixed::new(
+                types::Fd(self.fd.as_raw_fd()),
+                self.buf.stable_mut_ptr(),
+                len,
+                slot,
+            )
+            .offset(self.pos)
+            .build();
+        }
         opcode::Read::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_mut_ptr(),

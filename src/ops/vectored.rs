@@ -62,6 +62,7 @@ impl<B: IoBufMut> ReadvAt<B> {
 unsafe impl<B: IoBufMut> OpKind for ReadvAt<B> {
     type Output = BufResult<usize, Vec<B>>;
     const OPCODE: u8 = opcode::Readv::CODE;
+    const STORAGE: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         opcode::Readv::new(
@@ -123,6 +124,7 @@ impl<B: IoBuf> WritevAt<B> {
 unsafe impl<B: IoBuf> OpKind for WritevAt<B> {
     type Output = BufResult<usize, Vec<B>>;
     const OPCODE: u8 = opcode::Writev::CODE;
+    const STORAGE: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         opcode::Writev::new(

@@ -7,7 +7,7 @@ use io_uring::{opcode, squeue, types};
 use super::cvt;
 use crate::BufResult;
 use crate::buf::IoBuf;
-use crate::driver::{Cqe, OpKind};
+use crate::driver::{Cqe, OpKind, Ring};
 
 /// `IORING_OP_WRITE` at an offset (ignored by pipes and sockets).
 pub(crate) struct WriteAt<B> {
@@ -15,6 +15,19 @@ pub(crate) struct WriteAt<B> {
     pub(crate) fd: Arc<OwnedFd>,
     pub(crate) buf: B,
     pub(crate) pos: u64,
+    /// As `ReadAt::slot`.
+    slot: Option<u16>,
+}
+
+impl<B> WriteAt<B> {
+    pub(crate) fn new(fd: Arc<OwnedFd>, buf: B, pos: u64) -> Self {
+        WriteAt {
+            fd,
+            buf,
+            pos,
+            slot: None,
+        }
+    }
 }
 
 fn len_of<B: IoBuf>(buf: &B) -> u32 {
@@ -26,9 +39,25 @@ fn len_of<B: IoBuf>(buf: &B) -> u32 {
 unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
     type Output = BufResult<usize, B>;
     const OPCODE: u8 = opcode::Write::CODE;
+    const STORAGE: bool = true;
+
+    fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
+        self.slot = super::read_at::arena_slot(ring, self.buf.stable_ptr(), self.buf.bytes_init());
+        Ok(())
+    }
 
     fn sqe(&mut self) -> squeue::Entry {
         let len = len_of(&self.buf);
+        if let Some(slot) = self.slot {
+            return opcode::WriteFixed::new(
+                types::Fd(self.fd.as_raw_fd()),
+                self.buf.stable_ptr(),
+                len,
+                slot,
+            )
+            .offset(self.pos)
+            .build();
+        }
         opcode::Write::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
             .offset(self.pos)
             .build()
