@@ -17,8 +17,9 @@
 //! the task's own, and `read_fixed_at` into registered buffers
 //! (`FixedBufPool`); fio runs with its defaults (no fixed buffers).
 //! `SHARDIO_BENCH_STORAGE_BATCH=n` sets `Config::storage_submit_batch`.
-//! The O_DIRECT cases alternate shardio and fio for
-//! `SHARDIO_BENCH_ROUNDS` rounds (default 3) and print medians.
+//! Every case but `tokio::fs` alternates shardio and fio (or pread) for
+//! `SHARDIO_BENCH_ROUNDS` rounds (default 3) and prints the median of each
+//! column and the median of the rounds' ratios.
 //! `SHARDIO_BENCH_CASE=qd1|qd32|cache|write` runs
 //! one case only; `SHARDIO_BENCH_ONLY=shardio` skips fio, pread and
 //! `tokio::fs` (for profiling).
@@ -150,15 +151,24 @@ fn main() -> io::Result<()> {
     if run("cache") {
         // Page cache: warm it, then read.
         let _ = std::fs::read(&path)?;
-        let s = srt.block_on(shardio_reads(&path, blocks, 32, time, Read::Cached))?;
-        let p = pread_one_thread(&path, blocks, time)?;
-        let t = rt.block_on(tokio_reads(&path, blocks, 32, time))?;
+        let (mut s, mut p) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            s.push(srt.block_on(shardio_reads(&path, blocks, 32, time, Read::Cached))?);
+            if !only_shardio {
+                p.push(pread_one_thread(&path, blocks, time)?);
+            }
+        }
+        let t = if only_shardio {
+            None
+        } else {
+            Some(rt.block_on(tokio_reads(&path, blocks, 32, time))?)
+        };
         row(
             "4 KiB page-cache randread, 32 tasks",
-            &s,
-            Some(&p),
-            Some(&t),
-            Some(s.rate / p.rate),
+            median(&s).as_ref().unwrap_or(&s[0]),
+            median(&p).as_ref(),
+            t.as_ref(),
+            median_ratio(&s, &p),
             "IOPS",
         );
     }
