@@ -210,15 +210,17 @@ fn median(figures: &[Figure]) -> Option<Figure> {
     })
 }
 
-/// The median of the per-round ratios `ours[i] / theirs[i]`.
-fn median_ratio(ours: &[Figure], theirs: &[Figure]) -> Option<f64> {
-    let mut ratios: Vec<f64> = ours
+/// The median of the per-round ratios `ours[i] / theirs[i]`, and all of
+/// them in round order.
+fn median_ratio(ours: &[Figure], theirs: &[Figure]) -> Option<(f64, Vec<f64>)> {
+    let ratios: Vec<f64> = ours
         .iter()
         .zip(theirs)
         .map(|(o, t)| o.rate / t.rate)
         .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios.get(ratios.len() / 2).copied()
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    Some((*sorted.get(sorted.len() / 2)?, ratios))
 }
 
 fn row(
@@ -226,7 +228,7 @@ fn row(
     s: &Figure,
     other: Option<&Figure>,
     tokio: Option<&Figure>,
-    ratio: Option<f64>,
+    ratio: Option<(f64, Vec<f64>)>,
     unit: &str,
 ) {
     let show = |f: Option<&Figure>| {
@@ -234,9 +236,16 @@ fn row(
             format!("{:.0} ({:.1}µs)", f.rate, f.cpu_us)
         })
     };
-    let ratio = ratio.map_or("n/a".to_owned(), |r| format!("{r:.2}x"));
+    let rounds = match &ratio {
+        Some((_, all)) if all.len() > 1 => {
+            let all: Vec<String> = all.iter().map(|r| format!("{r:.2}")).collect();
+            format!("; rounds {}", all.join(" "))
+        }
+        _ => String::new(),
+    };
+    let ratio = ratio.map_or("n/a".to_owned(), |(r, _)| format!("{r:.2}x"));
     println!(
-        "{name:<34} {:>16} {:>16} {:>16} {ratio:>9}  {unit}, CPU/IO",
+        "{name:<34} {:>16} {:>16} {:>16} {ratio:>9}  {unit}, CPU/IO{rounds}",
         show(Some(s)),
         show(other),
         show(tokio)
