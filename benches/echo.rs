@@ -3,10 +3,15 @@
 //! closed-loop client pinned to CPU 1 (plain Tokio, for both).
 //!
 //! `cargo bench --bench echo` (set `SHARDIO_BENCH_SECS` to change the
-//! measuring time per case, default 3). Prints requests/s, p50/p99 latency,
+//! measuring time per case, default 3; `SHARDIO_BENCH_ROUNDS`, default 3,
+//! rounds in which the two servers alternate: each column is the median
+//! over rounds, each ratio the median of the rounds' ratios, and the CPU
+//! ratio of every round is printed too). Prints requests/s, p50/p99 latency,
 //! server CPU µs per request (the server's threads, including io_uring's
 //! kernel threads), and syscalls per request (a `raw_syscalls:sys_enter`
-//! perf counter on each server thread; needs root and tracefs, else n/a).
+//! perf counter on each server thread, in one extra round per server since
+//! the counter itself costs CPU per syscall; needs root and tracefs, else
+//! n/a).
 //!
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
 //! run one side / one case (for profiling), `SHARDIO_BENCH_METRICS=1` prints
@@ -48,6 +53,15 @@ fn main() -> io::Result<()> {
     // Profiling knobs: SHARDIO_BENCH_ONLY=tokio|shardio, SHARDIO_BENCH_CASE=64x64.
     let only = std::env::var("SHARDIO_BENCH_ONLY").ok();
     let case_filter = std::env::var("SHARDIO_BENCH_CASE").ok();
+    let rounds = if smoke {
+        1
+    } else {
+        std::env::var("SHARDIO_BENCH_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3usize)
+            .max(1)
+    };
     let syscall_id = syscall_tracepoint();
     if syscall_id.is_none() && !smoke {
         println!("note: syscall counts n/a (needs root and tracefs at /sys/kernel/tracing)");
@@ -69,7 +83,7 @@ fn main() -> io::Result<()> {
             } else {
                 Server::Shardio
             };
-            let r = run_case(kind, conns, size, measure, syscall_id)?;
+            let r = run_case(kind, conns, size, measure, None)?;
             println!(
                 "{conns} x {size} B {only}: {:.0} req/s, p99 {:.1} µs, {:.2} cpu µs/req",
                 r.rps, r.p99_us, r.cpu_us_per_req
@@ -98,8 +112,44 @@ fn main() -> io::Result<()> {
             }
             continue;
         }
-        let tokio = run_case(Server::Tokio, conns, size, measure, syscall_id)?;
-        let shardio = run_case(Server::Shardio, conns, size, measure, syscall_id)?;
+        // This VM's speed drifts within seconds: the two servers alternate
+        // for `rounds` rounds; the rows show the median of each column and
+        // the ratio row the median of the rounds' ratios.
+        let (mut tokio, mut shardio) = (Vec::new(), Vec::new());
+        // Counting syscalls costs CPU per syscall (a tracepoint on each
+        // server thread: ~10% of Tokio's server CPU, which makes three
+        // syscalls per request), so the measured rounds run without the
+        // counter and one more round per server counts them.
+        for _ in 0..rounds {
+            tokio.push(run_case(Server::Tokio, conns, size, measure, None)?);
+            shardio.push(run_case(Server::Shardio, conns, size, measure, None)?);
+        }
+        let syscalls = |kind| -> io::Result<Option<f64>> {
+            Ok(match syscall_id {
+                Some(_) => run_case(kind, conns, size, measure, syscall_id)?.syscalls_per_req,
+                None => None,
+            })
+        };
+        let (tokio_sys, shardio_sys) = (syscalls(Server::Tokio)?, syscalls(Server::Shardio)?);
+        let ratio = |f: &dyn Fn(&Outcome) -> f64| {
+            median(tokio.iter().zip(&shardio).map(|(t, s)| f(s) / f(t)))
+        };
+        let ratios = Outcome {
+            rps: ratio(&|r| r.rps),
+            p50_us: ratio(&|r| r.p50_us),
+            p99_us: ratio(&|r| r.p99_us),
+            cpu_us_per_req: ratio(&|r| r.cpu_us_per_req),
+            app_cpu_us_per_req: ratio(&|r| r.app_cpu_us_per_req),
+            syscalls_per_req: None,
+        };
+        let cpu_rounds: Vec<String> = tokio
+            .iter()
+            .zip(&shardio)
+            .map(|(t, s)| format!("{:.2}", s.cpu_us_per_req / t.cpu_us_per_req))
+            .collect();
+        let (mut tokio, mut shardio) = (Outcome::median(&tokio), Outcome::median(&shardio));
+        tokio.syscalls_per_req = tokio_sys;
+        shardio.syscalls_per_req = shardio_sys;
         let label = format!("{conns} x {size} B");
         for (name, r) in [("tokio", &tokio), ("shardio", &shardio)] {
             println!(
@@ -115,16 +165,21 @@ fn main() -> io::Result<()> {
             );
         }
         println!(
-            "{:<18} {:>8} {:>10.2}x {:>8.2}x {:>8.2}x {:>9.2}x {:>9}",
+            "{:<18} {:>8} {:>10.2}x {:>8.2}x {:>8.2}x {:>9.2}x {:>9}{}",
             label,
             "ratio",
-            shardio.rps / tokio.rps,
-            shardio.p50_us / tokio.p50_us,
-            shardio.p99_us / tokio.p99_us,
-            shardio.cpu_us_per_req / tokio.cpu_us_per_req,
+            ratios.rps,
+            ratios.p50_us,
+            ratios.p99_us,
+            ratios.cpu_us_per_req,
             match (shardio.syscalls_per_req, tokio.syscalls_per_req) {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
                 _ => "n/a".into(),
+            },
+            if rounds > 1 {
+                format!("  cpu ratio by round: {}", cpu_rounds.join(" "))
+            } else {
+                String::new()
             }
         );
     }
@@ -153,6 +208,28 @@ struct Outcome {
     /// CPU of the Tokio worker threads alone (without io_uring's kernel threads).
     app_cpu_us_per_req: f64,
     syscalls_per_req: Option<f64>,
+}
+
+/// The median of some values (the upper one of an even count).
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+impl Outcome {
+    /// Each column's median over rounds.
+    fn median(rounds: &[Outcome]) -> Outcome {
+        let syscalls: Vec<f64> = rounds.iter().filter_map(|r| r.syscalls_per_req).collect();
+        Outcome {
+            rps: median(rounds.iter().map(|r| r.rps)),
+            p50_us: median(rounds.iter().map(|r| r.p50_us)),
+            p99_us: median(rounds.iter().map(|r| r.p99_us)),
+            cpu_us_per_req: median(rounds.iter().map(|r| r.cpu_us_per_req)),
+            app_cpu_us_per_req: median(rounds.iter().map(|r| r.app_cpu_us_per_req)),
+            syscalls_per_req: (!syscalls.is_empty()).then(|| median(syscalls.into_iter())),
+        }
+    }
 }
 
 fn pin(cpu: usize) {
