@@ -18,7 +18,10 @@ use super::{IoBuf, IoBufMut};
 /// (`benches/fs.rs`, 4 KiB O_DIRECT random reads at depth 32) that served
 /// ~1.5x the reads of an unregistered buffer. Other sizes, and requests
 /// beyond the arena, are plain heap allocations and work the same, only
-/// without that saving.
+/// without that saving; so do arena buffers on a ring where the kernel
+/// refuses the registration (registered memory counts against
+/// `RLIMIT_MEMLOCK` for processes without `CAP_IPC_LOCK`, 4 MiB per chunk
+/// and ring).
 ///
 /// ```
 /// let buf = shardio::buf::AlignedBuf::new(8192, 4096)?;

@@ -25,7 +25,7 @@ const MAX_CLASS: usize = 1 << 20;
 /// Size classes: 4 KiB, 8 KiB, ..., 1 MiB.
 const CLASSES: usize = (MAX_CLASS / MIN_CLASS).trailing_zeros() as usize + 1;
 
-/// An arena buffer: `len` bytes of size class `class` at `ptr`.
+/// An arena block: the memory of size class `class` at `ptr`.
 pub(crate) struct Block {
     pub(crate) ptr: *mut u8,
     pub(crate) class: u8,

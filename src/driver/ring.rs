@@ -45,6 +45,9 @@ pub(crate) struct Ring {
     fixed: Mutex<FixedTable>,
     /// Bit `i`: arena chunk `i` is registered (read without the lock).
     arena_chunks: AtomicU32,
+    /// Bit `i`: registering arena chunk `i` failed (e.g. over
+    /// RLIMIT_MEMLOCK); not retried, its buffers are used unregistered.
+    arena_refused: AtomicU32,
     /// Work was asked of the reaper task: a deferred submission, or wakers
     /// to deliver.
     work_requested: AtomicBool,
@@ -247,6 +250,7 @@ impl Ring {
             bufs: OnceLock::new(),
             fixed: Mutex::new(FixedTable::default()),
             arena_chunks: AtomicU32::new(0),
+            arena_refused: AtomicU32::new(0),
             work_requested: AtomicBool::new(false),
             reaper: Mutex::new(ReaperState::default()),
             id: next_ring_id(),
@@ -295,12 +299,16 @@ impl Ring {
         if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
             return Some(chunk as u16);
         }
+        if self.arena_refused.load(Ordering::Relaxed) & bit != 0 {
+            return None;
+        }
         let mut table = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
         if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
             return Some(chunk as u16);
         }
         if let Err(e) = self.ensure_table(&mut table) {
             tracing::debug!(target: "shardio::driver", error = %e, "no registered buffers on this ring");
+            self.arena_refused.store(u32::MAX, Ordering::Relaxed);
             return None;
         }
         let iovec = crate::buf::arena::chunk_iovec(chunk)?;
@@ -319,7 +327,8 @@ impl Ring {
                 Some(chunk as u16)
             }
             Err(e) => {
-                tracing::debug!(target: "shardio::driver", error = %e, chunk, "could not register an arena chunk");
+                tracing::debug!(target: "shardio::driver", error = %e, chunk, "could not register an arena chunk; its buffers are used unregistered on this ring");
+                self.arena_refused.fetch_or(bit, Ordering::Relaxed);
                 None
             }
         }
