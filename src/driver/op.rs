@@ -11,7 +11,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use io_uring::squeue;
 use tokio::task::JoinHandle;
@@ -129,13 +129,11 @@ impl<T: OpKind> Op<T> {
         // SAFETY: by `OpKind`'s contract the SQE points into `data`'s stable
         // memory; `data` stays in this op until the CQE is taken, or moves to
         // the ring's slot (keeping the memory in place) if the op is dropped.
-        let (index, submit_now) = unsafe {
-            ring.push(
-                sqe,
-                Lifecycle::Waiting(Some(cx.waker().clone())),
-                T::STORAGE,
-            )
-        };
+        // A no-op waker (a send nobody waits for yet) is not kept: its
+        // completion then wakes nobody, not even the reaper to deliver it.
+        let waker = (!cx.waker().will_wake(Waker::noop())).then(|| cx.waker().clone());
+        let (index, submit_now) =
+            unsafe { ring.push(sqe, Lifecycle::Waiting(waker), T::STORAGE) };
         if submit_now {
             ring.submit_only();
         } else {
