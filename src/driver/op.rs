@@ -132,8 +132,7 @@ impl<T: OpKind> Op<T> {
         // A no-op waker (a send nobody waits for yet) is not kept: its
         // completion then wakes nobody, not even the reaper to deliver it.
         let waker = (!cx.waker().will_wake(Waker::noop())).then(|| cx.waker().clone());
-        let (index, submit_now) =
-            unsafe { ring.push(sqe, Lifecycle::Waiting(waker), T::STORAGE) };
+        let (index, submit_now) = unsafe { ring.push(sqe, Lifecycle::Waiting(waker), T::STORAGE) };
         if submit_now {
             ring.submit_only();
         } else {

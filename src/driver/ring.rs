@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use io_uring::{IoUring, opcode, squeue, types};
 
 use super::buf_ring::BufRing;
+use super::buf_table::BufTable;
 use super::slab::{Cqe, Lifecycle, Orphan, Slab};
 use crate::metrics::counters;
 use crate::runtime::config::Config;
@@ -42,12 +43,7 @@ pub(crate) struct Ring {
     /// Receive buffers, registered on first use; `None` if the kernel refused.
     bufs: OnceLock<Option<BufRing>>,
     /// The ring's table of registered buffers.
-    fixed: Mutex<FixedTable>,
-    /// Bit `i`: arena chunk `i` is registered (read without the lock).
-    arena_chunks: AtomicU32,
-    /// Bit `i`: registering arena chunk `i` failed (e.g. over
-    /// RLIMIT_MEMLOCK); not retried, its buffers are used unregistered.
-    arena_refused: AtomicU32,
+    buf_table: BufTable,
     /// Work was asked of the reaper task: a deferred submission, or wakers
     /// to deliver.
     work_requested: AtomicBool,
@@ -69,33 +65,6 @@ struct ReaperState {
     /// starves the spilled ones. The reaper wakes them in bounded batches.
     wakes: VecDeque<Waker>,
 }
-
-/// The ring's table of registered buffers, set up on first use as a sparse
-/// table: slots `0..arena::MAX_CHUNKS` hold the `AlignedBuf` arena's chunks,
-/// the slots from [`POOL_BASE`] a `FixedBufPool`'s buffers.
-#[derive(Default)]
-struct FixedTable {
-    state: TableState,
-    /// The `FixedBufPool` registered, by pool id.
-    pool: Option<u64>,
-}
-
-#[derive(Default, PartialEq)]
-enum TableState {
-    #[default]
-    Unset,
-    Ready,
-    /// The kernel refused a sparse table (before Linux 5.13): no fixed
-    /// buffers on this ring.
-    Refused,
-}
-
-/// The first buffer-table slot of a `FixedBufPool`.
-pub(crate) const POOL_BASE: usize = crate::buf::arena::MAX_CHUNKS;
-/// Slots in a ring's buffer table: the kernel's maximum.
-const TABLE_SLOTS: usize = 1 << 14;
-/// Buffers a `FixedBufPool` may have: the table's slots after the arena's.
-pub(crate) const MAX_POOL_BUFS: usize = TABLE_SLOTS - POOL_BASE;
 
 /// Tasks the reaper wakes before letting the worker run them.
 const WAKE_BATCH: usize = 64;
@@ -248,9 +217,7 @@ impl Ring {
             eventfd,
             retired: AtomicBool::new(false),
             bufs: OnceLock::new(),
-            fixed: Mutex::new(FixedTable::default()),
-            arena_chunks: AtomicU32::new(0),
-            arena_refused: AtomicU32::new(0),
+            buf_table: BufTable::default(),
             work_requested: AtomicBool::new(false),
             reaper: Mutex::new(ReaperState::default()),
             id: next_ring_id(),
@@ -261,101 +228,22 @@ impl Ring {
         })
     }
 
-    /// Registers `pool`'s buffers with this ring (from slot [`POOL_BASE`]),
-    /// once; errors if another pool is registered here or the kernel
-    /// refuses.
+    /// Registers `pool`'s buffers with this ring, once; errors if another
+    /// pool is registered here or the kernel refuses.
     pub(crate) fn register_fixed(&self, pool: &crate::buf::PoolInner) -> io::Result<()> {
-        let mut table = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
-        match table.pool {
-            Some(id) if id == pool.id => return Ok(()),
-            Some(_) => {
-                return Err(io::Error::other(
-                    "shardio: this thread's ring has another FixedBufPool registered; use one pool per process",
-                ));
-            }
-            None => {}
-        }
-        self.ensure_table(&mut table)?;
-        let iovecs = pool.iovecs();
-        let inner = self.lock();
-        // SAFETY: the iovecs point into the pool's allocation, which is
-        // never freed (a pool's memory lives for the rest of the process),
-        // so it stays valid for as long as this ring can use it.
-        unsafe {
-            inner
-                .uring
-                .submitter()
-                .register_buffers_update(POOL_BASE as u32, &iovecs, None)
-        }?;
-        table.pool = Some(pool.id);
-        Ok(())
+        self.buf_table.register_pool(self, pool)
     }
 
     /// The buffer-table slot of arena chunk `chunk` on this ring,
     /// registering the chunk on its first use here; `None` if the kernel
     /// refuses (the operation then uses the buffer unregistered).
     pub(crate) fn arena_slot(&self, chunk: usize) -> Option<u16> {
-        let bit = 1u32 << chunk;
-        if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
-            return Some(chunk as u16);
-        }
-        if self.arena_refused.load(Ordering::Relaxed) & bit != 0 {
-            return None;
-        }
-        let mut table = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
-        if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
-            return Some(chunk as u16);
-        }
-        if let Err(e) = self.ensure_table(&mut table) {
-            tracing::debug!(target: "shardio::driver", error = %e, "no registered buffers on this ring");
-            self.arena_refused.store(u32::MAX, Ordering::Relaxed);
-            return None;
-        }
-        let iovec = crate::buf::arena::chunk_iovec(chunk)?;
-        let inner = self.lock();
-        // SAFETY: arena chunks are never freed, so the memory stays valid
-        // for as long as this ring can use it.
-        let registered = unsafe {
-            inner
-                .uring
-                .submitter()
-                .register_buffers_update(chunk as u32, &[iovec], None)
-        };
-        match registered {
-            Ok(()) => {
-                self.arena_chunks.fetch_or(bit, Ordering::Release);
-                Some(chunk as u16)
-            }
-            Err(e) => {
-                tracing::debug!(target: "shardio::driver", error = %e, chunk, "could not register an arena chunk; its buffers are used unregistered on this ring");
-                self.arena_refused.fetch_or(bit, Ordering::Relaxed);
-                None
-            }
-        }
+        self.buf_table.arena_slot(self, chunk)
     }
 
-    /// Sets up the sparse buffer table on first use.
-    fn ensure_table(&self, table: &mut FixedTable) -> io::Result<()> {
-        match table.state {
-            TableState::Ready => return Ok(()),
-            TableState::Refused => {
-                return Err(io::Error::other(
-                    "shardio: the kernel refused a registered-buffer table (Linux 5.13 or later needed)",
-                ));
-            }
-            TableState::Unset => {}
-        }
-        let res = self
-            .lock()
-            .uring
-            .submitter()
-            .register_buffers_sparse(TABLE_SLOTS as u32);
-        table.state = if res.is_ok() {
-            TableState::Ready
-        } else {
-            TableState::Refused
-        };
-        res
+    /// Runs `f` with the ring's submitter (for registrations).
+    pub(super) fn with_submitter<R>(&self, f: impl FnOnce(&io_uring::Submitter<'_>) -> R) -> R {
+        f(&self.lock().uring.submitter())
     }
 
     /// The ring's provided receive buffers, registered on first use.
