@@ -242,3 +242,48 @@ async fn vectored_positional_io() -> io::Result<()> {
     );
     fs::remove_file(&path).await
 }
+
+/// Polls `fut` once and reports whether it is still pending.
+fn poll_once<F: std::future::Future>(fut: std::pin::Pin<&mut F>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    fut.poll(&mut cx).is_pending()
+}
+
+#[test]
+fn file_reads_reach_the_kernel_as_config_storage_submit_batch_says() -> io::Result<()> {
+    use std::io::Write;
+    for batch in [1usize, 2] {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        builder.enable_all();
+        shardio::BuilderExt::shardio(
+            &mut builder,
+            shardio::Config::default().storage_submit_batch(batch)?,
+        );
+        let rt = builder.build()?;
+        rt.block_on(async {
+            // A pipe's read stays in flight until data comes.
+            let (rx, mut tx) = std::io::pipe()?;
+            let file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(rx)));
+            // Set up the ring and let its reaper start.
+            shardio::nop().await?;
+            tokio::task::yield_now().await;
+            let before = shardio::metrics();
+            let mut read = std::pin::pin!(file.read_at(vec![0u8; 16], 0));
+            assert!(poll_once(read.as_mut()), "nothing to read yet");
+            let after = shardio::metrics();
+            if !after.fallback_active {
+                let entered = after.enter_calls - before.enter_calls;
+                if batch == 1 {
+                    assert_eq!(entered, 1, "submitted as soon as it was issued");
+                } else {
+                    assert_eq!(entered, 0, "waits for a second file operation");
+                }
+            }
+            tx.write_all(b"hello")?;
+            let (res, buf) = read.await;
+            assert_eq!(&buf[..res?], b"hello");
+            io::Result::Ok(())
+        })?;
+    }
+    Ok(())
+}
