@@ -234,11 +234,15 @@ impl Ring {
         self.buf_table.register_pool(self, pool)
     }
 
-    /// The buffer-table slot of arena chunk `chunk` on this ring,
-    /// registering the chunk on its first use here; `None` if the kernel
-    /// refuses (the operation then uses the buffer unregistered).
-    pub(crate) fn arena_slot(&self, chunk: usize) -> Option<u16> {
-        self.buf_table.arena_slot(self, chunk)
+    /// For an operation about to use `[ptr, ptr + len)`: its slot in this
+    /// ring's buffer table if the memory lies in the `AlignedBuf` arena
+    /// (registering the chunk on its first use here); `None` if it does not
+    /// or the kernel refuses (the operation then uses it unregistered).
+    pub(crate) fn registered_slot(&self, ptr: *const u8, len: usize) -> Option<u16> {
+        let chunk = crate::buf::arena::chunk_of(ptr, len)?;
+        let slot = self.buf_table.arena_slot(self, chunk)?;
+        counters().op_registered_buf();
+        Some(slot)
     }
 
     /// Runs `f` with the ring's submitter (for registrations).

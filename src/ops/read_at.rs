@@ -9,15 +9,6 @@ use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind, Ring};
 
-/// The slot of `[ptr, ptr + len)` in `ring`'s buffer table when it lies in
-/// the `AlignedBuf` arena (registering the chunk on first use).
-pub(crate) fn arena_slot(ring: &Ring, ptr: *const u8, len: usize) -> Option<u16> {
-    let chunk = crate::buf::arena::chunk_of(ptr, len)?;
-    let slot = ring.arena_slot(chunk)?;
-    crate::metrics::counters().op_registered_buf();
-    Some(slot)
-}
-
 /// `IORING_OP_READ` at an offset (ignored by pipes and sockets).
 pub(crate) struct ReadAt<B> {
     /// Kept alive by the op so the fd cannot be closed while in flight.
@@ -52,7 +43,7 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
     const STORAGE: bool = true;
 
     fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
-        self.slot = arena_slot(ring, self.buf.stable_mut_ptr(), self.buf.bytes_total());
+        self.slot = ring.registered_slot(self.buf.stable_mut_ptr(), self.buf.bytes_total());
         Ok(())
     }
 

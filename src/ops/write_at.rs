@@ -42,7 +42,7 @@ unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
     const STORAGE: bool = true;
 
     fn prepare(&mut self, ring: &Ring) -> io::Result<()> {
-        self.slot = super::read_at::arena_slot(ring, self.buf.stable_ptr(), self.buf.bytes_init());
+        self.slot = ring.registered_slot(self.buf.stable_ptr(), self.buf.bytes_init());
         Ok(())
     }
 
