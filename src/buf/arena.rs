@@ -152,6 +152,50 @@ mod tests {
     }
 
     #[test]
+    fn blocks_held_at_once_never_overlap_across_threads() {
+        // Each thread stamps its blocks with its own byte over their whole
+        // class size and checks the stamp before freeing: two holders of
+        // overlapping memory would see each other's bytes.
+        let threads: Vec<_> = (1..=4u8)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut x = 0x9e37_79b9_u64 * u64::from(t);
+                    let mut held: Vec<(Block, usize)> = Vec::new();
+                    for _ in 0..1_000 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let len = 1 + (x % (64 * 1024)) as usize;
+                        if let Some(block) = alloc(len, 4096) {
+                            let size = class_of(len, 4096).unwrap().1;
+                            // SAFETY: the block is ours, `size` bytes long.
+                            let bytes = unsafe { std::slice::from_raw_parts_mut(block.ptr, size) };
+                            assert!(bytes.iter().all(|&b| b == 0), "handed out zeroed");
+                            bytes.fill(t);
+                            held.push((block, size));
+                        }
+                        if held.len() > 8 || (x & 1 == 0 && !held.is_empty()) {
+                            let (block, size) = held.swap_remove((x as usize / 2) % held.len());
+                            // SAFETY: as above.
+                            let bytes = unsafe { std::slice::from_raw_parts(block.ptr, size) };
+                            assert!(bytes.iter().all(|&b| b == t), "nobody else wrote here");
+                            // SAFETY: from `alloc`, no longer used.
+                            unsafe { free(block) };
+                        }
+                    }
+                    for (block, _) in held {
+                        // SAFETY: from `alloc`, no longer used.
+                        unsafe { free(block) };
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("no overlap, no panic");
+        }
+    }
+
+    #[test]
     fn blocks_are_reused_zeroed_and_found_in_their_chunk() {
         let a = alloc(4096, 4096).unwrap();
         assert_eq!(a.ptr as usize % 4096, 0);
