@@ -1,20 +1,28 @@
 //! A provided-buffer ring: receive buffers the kernel picks from when a
 //! multishot receive completes, so an idle connection holds no buffer.
 //!
-//! One per io_uring ring (buffer group 0), registered on first use. A buffer
-//! handed out by a CQE belongs to the receiver until it is recycled (pushed
-//! back at the ring's tail); the memory lives as long as the ring.
+//! One per io_uring ring (buffer group 0), registered on first use. Where
+//! the kernel supports it (Linux 6.12+, `IOU_PBUF_RING_INC`) buffers are
+//! consumed incrementally: small receives from many connections share a
+//! buffer, each CQE's data starting where the previous one's ended, so a
+//! burst of small messages on many connections does not run the ring dry.
+//! A buffer goes back to the kernel (pushed at the ring's tail) once the
+//! kernel is done filling it and every receiver is done with its part; the
+//! memory lives as long as the ring.
 
 use std::io;
 use std::ptr::NonNull;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
 
 use io_uring::IoUring;
 use io_uring::types::BufRingEntry;
 
 /// The buffer group id shardio registers on each ring.
 pub(crate) const BUF_GROUP: u16 = 0;
+
+/// `IOU_PBUF_RING_INC` from the kernel's uapi.
+const IOU_PBUF_RING_INC: u16 = 2;
 
 /// Buffers per ring and bytes per buffer.
 const ENTRIES: u16 = 256;
@@ -29,6 +37,56 @@ pub(crate) struct BufRing {
     data_len: usize,
     /// Our producer tail; the kernel consumes from its head.
     tail: Mutex<u16>,
+    /// Who still uses each buffer.
+    acct: Arc<Accounting>,
+}
+
+/// Who still uses each provided buffer. Shared with the ring's reaping
+/// code, which must account for CQEs in completion-queue order.
+pub(crate) struct Accounting {
+    bids: Mutex<Vec<BidState>>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct BidState {
+    /// Bytes of the buffer the kernel has filled since it was recycled.
+    consumed: u32,
+    /// CQEs whose data in the buffer was not released yet.
+    refs: u32,
+    /// The kernel may still fill the rest of the buffer (`BUF_MORE`).
+    kernel: bool,
+}
+
+impl Accounting {
+    /// In completion-queue order: a CQE delivered `len` bytes of buffer
+    /// `bid`; `more` if the kernel keeps the buffer for further data.
+    /// Returns where the data starts in the buffer.
+    pub(crate) fn consume(&self, bid: u16, len: u32, more: bool) -> u32 {
+        let mut bids = self.bids.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(st) = bids.get_mut(usize::from(bid)) else {
+            return 0;
+        };
+        let offset = st.consumed;
+        st.consumed = st.consumed.saturating_add(len);
+        st.refs += 1;
+        st.kernel = more;
+        offset
+    }
+
+    /// The data of one CQE in `bid` was released; true when the buffer
+    /// can go back to the kernel.
+    fn release(&self, bid: u16) -> bool {
+        let mut bids = self.bids.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(st) = bids.get_mut(usize::from(bid)) else {
+            return false;
+        };
+        st.refs = st.refs.saturating_sub(1);
+        if st.refs == 0 && !st.kernel {
+            st.consumed = 0;
+            return true;
+        }
+        false
+    }
 }
 
 // SAFETY: the raw pointers are to memory owned by this struct (freed in
@@ -59,17 +117,26 @@ impl BufRing {
             data,
             data_len,
             tail: Mutex::new(0),
+            acct: Arc::new(Accounting {
+                bids: Mutex::new(vec![BidState::default(); usize::from(ENTRIES)]),
+            }),
         };
-        // SAFETY: `entries` is page-aligned memory for ENTRIES entries that
-        // lives as long as `ring`, which the owning `Ring` drops only after
-        // the io_uring instance (and so the registration) is gone.
-        unsafe {
-            uring.submitter().register_buf_ring_with_flags(
-                entries.as_ptr() as u64,
-                ENTRIES,
-                BUF_GROUP,
-                0,
-            )?;
+        let register = |flags: u16| {
+            // SAFETY: `entries` is page-aligned memory for ENTRIES entries
+            // that lives as long as `ring`, which the owning `Ring` drops only
+            // after the io_uring instance (and so the registration) is gone.
+            unsafe {
+                uring.submitter().register_buf_ring_with_flags(
+                    entries.as_ptr() as u64,
+                    ENTRIES,
+                    BUF_GROUP,
+                    flags,
+                )
+            }
+        };
+        // Incremental consumption where the kernel has it (EINVAL before 6.12).
+        if register(IOU_PBUF_RING_INC).is_err() {
+            register(0)?;
         }
         for bid in 0..ENTRIES {
             ring.recycle(bid);
@@ -77,8 +144,21 @@ impl BufRing {
         Ok(ring)
     }
 
+    /// The accounting the ring's reaping code feeds, in CQ order.
+    pub(crate) fn accounting(&self) -> Arc<Accounting> {
+        Arc::clone(&self.acct)
+    }
+
+    /// The data of one CQE in `bid` is no longer needed: hands the buffer
+    /// back to the kernel once nothing else uses it.
+    pub(crate) fn release(&self, bid: u16) {
+        if self.acct.release(bid) {
+            self.recycle(bid);
+        }
+    }
+
     /// Hands buffer `bid` back to the kernel.
-    pub(crate) fn recycle(&self, bid: u16) {
+    fn recycle(&self, bid: u16) {
         let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
         let index = usize::from(*tail & (ENTRIES - 1));
         // SAFETY: `index < ENTRIES`, within the mapped entries; the kernel
@@ -104,17 +184,20 @@ impl BufRing {
         unsafe { self.data.as_ptr().add(usize::from(bid) * BUF_SIZE) }
     }
 
-    /// The first `len` bytes of buffer `bid`.
+    /// `len` bytes at `offset` in buffer `bid`.
     ///
     /// # Safety
     ///
-    /// The kernel must have handed `bid` to the caller in a CQE (with `len`
-    /// its result) and the caller must not have recycled it yet.
-    pub(crate) unsafe fn bytes(&self, bid: u16, len: usize) -> &[u8] {
-        let len = len.min(BUF_SIZE);
-        // SAFETY: the buffer is in our mapping, initialized by the kernel up
-        // to `len`, and nobody writes it until it is recycled (caller).
-        unsafe { std::slice::from_raw_parts(self.buffer_ptr(bid), len) }
+    /// The kernel must have handed that part of `bid` to the caller in a CQE
+    /// (`len` its result, `offset` from [`Accounting::consume`]) and the
+    /// caller must not have released it yet.
+    pub(crate) unsafe fn bytes(&self, bid: u16, offset: usize, len: usize) -> &[u8] {
+        let offset = offset.min(BUF_SIZE);
+        let len = len.min(BUF_SIZE - offset);
+        // SAFETY: the range is in our mapping, written by the kernel before
+        // it posted the CQE, and not written again until the buffer is
+        // recycled, which waits for this part's release (caller).
+        unsafe { std::slice::from_raw_parts(self.buffer_ptr(bid).add(offset), len) }
     }
 
     /// Gives up the memory without freeing it, for a ring dropped while the
@@ -156,18 +239,24 @@ impl Drop for BufRing {
 /// A provided buffer the kernel filled, owned by the receiver until dropped
 /// (which hands it back to the kernel).
 pub(crate) struct BufLease {
-    ring: std::sync::Arc<super::Ring>,
+    ring: Arc<super::Ring>,
     bid: u16,
+    offset: usize,
     len: usize,
 }
 
 impl BufLease {
     /// # Safety
     ///
-    /// `bid` must come from a CQE of `ring` with result `len`, and not be
-    /// leased or recycled by anyone else.
-    pub(crate) unsafe fn new(ring: std::sync::Arc<super::Ring>, bid: u16, len: usize) -> Self {
-        BufLease { ring, bid, len }
+    /// `bid` and `offset` must come from a CQE of `ring` with result `len`,
+    /// whose part of the buffer nobody else leases or releases.
+    pub(crate) unsafe fn new(ring: Arc<super::Ring>, bid: u16, offset: usize, len: usize) -> Self {
+        BufLease {
+            ring,
+            bid,
+            offset,
+            len,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -177,7 +266,7 @@ impl BufLease {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self.ring.bufs() {
             // SAFETY: the lease owns `bid` until dropped (constructor).
-            Some(bufs) => unsafe { bufs.bytes(self.bid, self.len) },
+            Some(bufs) => unsafe { bufs.bytes(self.bid, self.offset, self.len) },
             None => unreachable!("a lease exists only for a ring with buffers"),
         }
     }
@@ -186,7 +275,7 @@ impl BufLease {
 impl Drop for BufLease {
     fn drop(&mut self) {
         if let Some(bufs) = self.ring.bufs() {
-            bufs.recycle(self.bid);
+            bufs.release(self.bid);
         }
     }
 }

@@ -10,13 +10,13 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use io_uring::{IoUring, opcode, squeue, types};
+use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
-use super::buf_ring::BufRing;
+use super::buf_ring::{Accounting, BufRing};
 use super::buf_table::BufTable;
 use super::slab::{Cqe, Lifecycle, Orphan, Slab};
 use crate::metrics::counters;
@@ -102,6 +102,9 @@ struct Inner {
     storage_queued: usize,
     /// `Config::storage_submit_batch`.
     storage_batch: usize,
+    /// The provided-buffer ring's accounting, once it is registered: CQEs
+    /// carrying a buffer are accounted in CQ order as they are reaped.
+    buf_acct: Option<Arc<Accounting>>,
 }
 
 thread_local! {
@@ -125,8 +128,8 @@ fn give_scratch(mut wakers: Vec<Waker>) {
 struct Reaped {
     wakers: Vec<Waker>,
     dropped: Vec<Box<dyn Orphan>>,
-    /// Provided buffers that arrived for dropped operations.
-    recycle: Vec<u16>,
+    /// Provided-buffer data that arrived for dropped operations.
+    release: Vec<u16>,
 }
 
 impl Default for Reaped {
@@ -134,7 +137,7 @@ impl Default for Reaped {
         Reaped {
             wakers: take_scratch(),
             dropped: Vec::new(),
-            recycle: Vec::new(),
+            release: Vec::new(),
         }
     }
 }
@@ -143,7 +146,7 @@ impl Reaped {
     /// A CQE nobody will read: give back the provided buffer it carries.
     fn release_buffer(&mut self, cqe: Cqe) {
         if let Some(bid) = io_uring::cqueue::buffer_select(cqe.flags) {
-            self.recycle.push(bid);
+            self.release.push(bid);
         }
     }
 
@@ -152,8 +155,8 @@ impl Reaped {
         give_scratch(self.wakers);
         drop(self.dropped);
         if let Some(Some(bufs)) = ring.bufs.get() {
-            for bid in self.recycle {
-                bufs.recycle(bid);
+            for bid in self.release {
+                bufs.release(bid);
             }
         }
     }
@@ -213,6 +216,7 @@ impl Ring {
                 backlog: VecDeque::new(),
                 storage_queued: 0,
                 storage_batch: config.storage_submit_batch,
+                buf_acct: None,
             }),
             eventfd,
             retired: AtomicBool::new(false),
@@ -254,11 +258,17 @@ impl Ring {
     /// `None` where the kernel lacks buffer rings (before 5.19).
     pub(crate) fn bufs(&self) -> Option<&BufRing> {
         self.bufs
-            .get_or_init(|| match BufRing::register(&self.lock().uring) {
-                Ok(bufs) => Some(bufs),
-                Err(e) => {
-                    tracing::debug!(target: "shardio::driver", error = %e, "no provided-buffer ring; receives use owned buffers");
-                    None
+            .get_or_init(|| {
+                let mut inner = self.lock();
+                match BufRing::register(&inner.uring) {
+                    Ok(bufs) => {
+                        inner.buf_acct = Some(bufs.accounting());
+                        Some(bufs)
+                    }
+                    Err(e) => {
+                        tracing::debug!(target: "shardio::driver", error = %e, "no provided-buffer ring; receives use owned buffers");
+                        None
+                    }
                 }
             })
             .as_ref()
@@ -703,15 +713,25 @@ impl Inner {
 
     /// Moves every available CQE into its slot.
     fn reap(&mut self, reaped: &mut Reaped) {
-        let Inner { uring, slab, .. } = self;
+        let Inner {
+            uring,
+            slab,
+            buf_acct,
+            ..
+        } = self;
         for entry in uring.completion() {
             if entry.user_data() == CANCEL_TAG {
                 continue;
             }
-            let cqe = Cqe {
+            let mut cqe = Cqe {
                 result: entry.result(),
                 flags: entry.flags(),
+                buf_offset: 0,
             };
+            if let (Some(acct), Some(bid)) = (buf_acct.as_ref(), cqueue::buffer_select(cqe.flags)) {
+                let len = u32::try_from(cqe.result).unwrap_or(0);
+                cqe.buf_offset = acct.consume(bid, len, cqueue::buffer_more(cqe.flags));
+            }
             let index = entry.user_data() as usize;
             let Some(slot) = slab.get_mut(index) else {
                 tracing::debug!(target: "shardio::driver", index, "CQE for a free slot ignored");

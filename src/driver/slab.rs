@@ -12,6 +12,9 @@ use std::task::Waker;
 pub(crate) struct Cqe {
     pub(crate) result: i32,
     pub(crate) flags: u32,
+    /// Where this CQE's data starts in its provided buffer (non-zero when
+    /// several receives share a buffer: incremental consumption).
+    pub(crate) buf_offset: u32,
 }
 
 impl Cqe {

@@ -36,9 +36,10 @@ unsafe impl MultishotKind for RecvMulti {
     fn item(&mut self, cqe: Cqe, ring: &Arc<Ring>) -> io::Result<Received> {
         let n = cqe.into_result()? as usize;
         match io_uring::cqueue::buffer_select(cqe.flags) {
-            // SAFETY: the kernel handed us `bid` with `n` bytes in this CQE.
+            // SAFETY: the kernel handed us `n` bytes of `bid` at this offset
+            // in this CQE (the reaper accounted for it in CQ order).
             Some(bid) => Ok(Received::Data(unsafe {
-                BufLease::new(Arc::clone(ring), bid, n)
+                BufLease::new(Arc::clone(ring), bid, cqe.buf_offset as usize, n)
             })),
             None if n == 0 => Ok(Received::Eof),
             None => Err(io::Error::other(
