@@ -18,8 +18,9 @@
 //! (`FixedBufPool`); fio runs with its defaults (no fixed buffers).
 //! `SHARDIO_BENCH_STORAGE_BATCH=n` sets `Config::storage_submit_batch`.
 //! Every case but `tokio::fs` alternates shardio and fio (or pread) for
-//! `SHARDIO_BENCH_ROUNDS` rounds (default 3) and prints the median of each
-//! column and the median of the rounds' ratios.
+//! `SHARDIO_BENCH_ROUNDS` rounds (default 3; fio goes first in every other
+//! round) and prints the median of each column and the median of the
+//! rounds' ratios.
 //! `SHARDIO_BENCH_CASE=qd1|qd32|cache|write` runs
 //! one case only; `SHARDIO_BENCH_ONLY=shardio` skips fio, pread and
 //! `tokio::fs` (for profiling).
@@ -115,13 +116,18 @@ fn main() -> io::Result<()> {
             continue;
         }
         // The disk's speed drifts within minutes: shardio and fio alternate
-        // for `rounds` rounds; the rows show the median of each column and
-        // the median of the rounds' ratios.
+        // for `rounds` rounds (fio first in every other round, so neither
+        // side always runs on the disk the other left behind); the rows show
+        // the median of each column and the median of the rounds' ratios.
         let (mut s, mut sf, mut f) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..rounds {
+        for round in 0..rounds {
+            let fio_first = round % 2 == 1;
+            if fio && !smoke && fio_first {
+                f.extend(fio_run(&path, "randread", "4k", depth, secs));
+            }
             s.push(srt.block_on(shardio_reads(&path, blocks, depth, time, Read::Direct))?);
             sf.push(srt.block_on(shardio_reads(&path, blocks, depth, time, Read::Fixed))?);
-            if fio && !smoke {
+            if fio && !smoke && !fio_first {
                 f.extend(fio_run(&path, "randread", "4k", depth, secs));
             }
         }
@@ -174,9 +180,13 @@ fn main() -> io::Result<()> {
     }
     if run("write") {
         let (mut s, mut f) = (Vec::new(), Vec::new());
-        for _ in 0..rounds {
+        for round in 0..rounds {
+            let fio_first = round % 2 == 1;
+            if fio && !smoke && fio_first {
+                f.extend(fio_run(&path, "write", "1m", 32, secs));
+            }
             s.push(srt.block_on(shardio_seq_writes(&path, size, 32, time))?);
-            if fio && !smoke {
+            if fio && !smoke && !fio_first {
                 f.extend(fio_run(&path, "write", "1m", 32, secs));
             }
         }

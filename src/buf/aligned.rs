@@ -10,7 +10,7 @@ use super::{IoBuf, IoBufMut};
 /// as `O_DIRECT` I/O requires. Get one sized for a file with
 /// [`File::aligned_buf`](crate::fs::File::aligned_buf).
 ///
-/// Buffers of up to 1 MiB aligned to at most 4096 bytes come from a
+/// Buffers of up to 512 KiB aligned to at most 4096 bytes come from a
 /// process-wide arena (up to 64 MiB, allocated in 4 MiB chunks and kept for
 /// the life of the process) that shardio registers with io_uring: reads
 /// and writes into them run as fixed-buffer operations, so the kernel does

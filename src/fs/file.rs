@@ -276,7 +276,7 @@ impl File {
     }
 
     /// A zeroed buffer of at least `len` bytes aligned for this file's
-    /// direct I/O (4096 for a buffered file). Up to 1 MiB it comes from
+    /// direct I/O (4096 for a buffered file). Up to 512 KiB it comes from
     /// shardio's registered arena, so `read_at` / `write_at` with it run as
     /// fixed-buffer operations (see [`AlignedBuf`](crate::buf::AlignedBuf)).
     pub fn aligned_buf(&self, len: usize) -> io::Result<crate::buf::AlignedBuf> {
