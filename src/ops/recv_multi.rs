@@ -34,8 +34,19 @@ unsafe impl MultishotKind for RecvMulti {
     }
 
     fn item(&mut self, cqe: Cqe, ring: &Arc<Ring>) -> io::Result<Received> {
-        let n = cqe.into_result()? as usize;
-        match io_uring::cqueue::buffer_select(cqe.flags) {
+        let bid = io_uring::cqueue::buffer_select(cqe.flags);
+        let n = match cqe.into_result() {
+            Ok(n) => n as usize,
+            Err(e) => {
+                // An error carries no data; should it carry a buffer, the
+                // buffer must still go back to the kernel.
+                if let (Some(bid), Some(bufs)) = (bid, ring.bufs()) {
+                    bufs.release(bid);
+                }
+                return Err(e);
+            }
+        };
+        match bid {
             // SAFETY: the kernel handed us `n` bytes of `bid` at this offset
             // in this CQE (the reaper accounted for it in CQ order).
             Some(bid) => Ok(Received::Data(unsafe {
