@@ -15,6 +15,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker, ready};
 
+use tokio::io::ReadBuf;
+
 use crate::driver::Op;
 use crate::ops::poll::PollAdd;
 use crate::sched::{Admit, Dir, Hold, Target};
@@ -159,10 +161,29 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         len: impl FnOnce(&R) -> usize,
     ) -> Poll<io::Result<R>> {
         let res = ready!(self.poll_io(Direction::Read, cx, f));
-        if let Ok(r) = &res {
-            self.sched.charge_net(Dir::Read, len(r));
-        }
-        Poll::Ready(res)
+        Poll::Ready(self.charged(Direction::Read, res, len))
+    }
+
+    /// [`poll_recv`](Self::poll_recv) into the unfilled part of `buf`:
+    /// `f` receives into the slice it is given and returns the count and
+    /// whatever else the call gives (e.g. the sender); `buf` advances by
+    /// the count.
+    pub(crate) fn poll_recv_buf<T>(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+        mut f: impl FnMut(&S, &mut [u8]) -> io::Result<(usize, T)>,
+    ) -> Poll<io::Result<T>> {
+        self.poll_recv(
+            cx,
+            |s| {
+                let (n, other) = f(s, buf.initialize_unfilled())?;
+                buf.advance(n);
+                Ok((n, other))
+            },
+            |(n, _)| *n,
+        )
+        .map_ok(|(_, other)| other)
     }
 
     /// The async form of [`poll_send`](Self::poll_send).
@@ -183,14 +204,24 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         std::future::poll_fn(|cx| self.poll_recv(cx, &mut f, &len)).await
     }
 
-    /// A `try_*` send or receive that moved `bytes`, charged after the
-    /// fact (it cannot wait).
-    pub(crate) fn charge_after(&self, dir: Direction, bytes: usize) {
-        let dir = match dir {
-            Direction::Read => Dir::Read,
-            Direction::Write => Dir::Write,
-        };
-        self.sched.charge_net(dir, bytes);
+    /// A send or receive that went through without waiting for the
+    /// scheduler (a `try_*` call, or a receive, which cannot know its size
+    /// before it completes): charged after the fact with the bytes `len`
+    /// says it moved.
+    pub(crate) fn charged<R>(
+        &self,
+        dir: Direction,
+        res: io::Result<R>,
+        len: impl FnOnce(&R) -> usize,
+    ) -> io::Result<R> {
+        if let Ok(r) = &res {
+            let dir = match dir {
+                Direction::Read => Dir::Read,
+                Direction::Write => Dir::Write,
+            };
+            self.sched.charge_net(dir, len(r));
+        }
+        res
     }
 
     /// The async form of [`poll_io`](Self::poll_io).
@@ -237,18 +268,4 @@ pub(crate) async fn ready_with(
         }
     })
     .await
-}
-
-/// A `try_*` send or receive that went through: charged after the fact,
-/// since it could not wait for the scheduler.
-pub(crate) fn charged<S: std::os::fd::AsRawFd + Send + Sync + 'static, R>(
-    io: &PollIo<S>,
-    dir: Direction,
-    res: io::Result<R>,
-    len: impl FnOnce(&R) -> usize,
-) -> io::Result<R> {
-    if let Ok(r) = &res {
-        io.charge_after(dir, len(r));
-    }
-    res
 }

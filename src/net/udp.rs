@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{Interest, ReadBuf, Ready};
 
-use super::poll_io::{Direction, PollIo, charged};
+use super::poll_io::{Direction, PollIo};
 use super::{ToSocketAddrs, each_addr};
 use crate::runtime::context;
 
@@ -181,17 +181,7 @@ impl UdpSocket {
     /// Polls to receive from the connected peer into `buf`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match &self.inner {
-            Inner::Uring(io) => io
-                .poll_recv(
-                    cx,
-                    |s| {
-                        let n = s.recv(buf.initialize_unfilled())?;
-                        buf.advance(n);
-                        Ok(n)
-                    },
-                    |n| *n,
-                )
-                .map_ok(drop),
+            Inner::Uring(io) => io.poll_recv_buf(cx, buf, |s, b| Ok((s.recv(b)?, ()))),
             Inner::Epoll(t) => t.poll_recv(cx, buf),
         }
     }
@@ -211,17 +201,7 @@ impl UdpSocket {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
         match &self.inner {
-            Inner::Uring(io) => io
-                .poll_recv(
-                    cx,
-                    |s| {
-                        let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
-                        buf.advance(n);
-                        Ok((n, addr))
-                    },
-                    |(n, _)| *n,
-                )
-                .map_ok(|(_, addr)| addr),
+            Inner::Uring(io) => io.poll_recv_buf(cx, buf, |s, b| s.recv_from(b)),
             Inner::Epoll(t) => t.poll_recv_from(cx, buf),
         }
     }
@@ -290,7 +270,7 @@ impl UdpSocket {
     /// Sends to the connected peer without waiting.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => charged(io, Direction::Write, io.get_ref().send(buf), |n| *n),
+            Inner::Uring(io) => io.charged(Direction::Write, io.get_ref().send(buf), |n| *n),
             Inner::Epoll(t) => t.try_send(buf),
         }
     }
@@ -298,7 +278,7 @@ impl UdpSocket {
     /// Receives from the connected peer without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => charged(io, Direction::Read, io.get_ref().recv(buf), |n| *n),
+            Inner::Uring(io) => io.charged(Direction::Read, io.get_ref().recv(buf), |n| *n),
             Inner::Epoll(t) => t.try_recv(buf),
         }
     }
@@ -306,12 +286,9 @@ impl UdpSocket {
     /// Sends to `target` without waiting.
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => charged(
-                io,
-                Direction::Write,
-                io.get_ref().send_to(buf, target),
-                |n| *n,
-            ),
+            Inner::Uring(io) => {
+                io.charged(Direction::Write, io.get_ref().send_to(buf, target), |n| *n)
+            }
             Inner::Epoll(t) => t.try_send_to(buf, target),
         }
     }
@@ -319,12 +296,9 @@ impl UdpSocket {
     /// Receives a datagram without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match &self.inner {
-            Inner::Uring(io) => charged(
-                io,
-                Direction::Read,
-                io.get_ref().recv_from(buf),
-                |(n, _)| *n,
-            ),
+            Inner::Uring(io) => {
+                io.charged(Direction::Read, io.get_ref().recv_from(buf), |(n, _)| *n)
+            }
             Inner::Epoll(t) => t.try_recv_from(buf),
         }
     }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tokio::io::{Interest, ReadBuf, Ready};
 
 use super::SocketAddr;
-use crate::net::poll_io::{Direction, PollIo, charged};
+use crate::net::poll_io::{Direction, PollIo};
 use crate::runtime::context;
 
 /// A Unix datagram socket: Tokio's `UnixDatagram`, with readiness from
@@ -155,17 +155,7 @@ impl UnixDatagram {
     /// Polls to receive from the connected peer into `buf`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match &self.inner {
-            Inner::Uring(io) => io
-                .poll_recv(
-                    cx,
-                    |s| {
-                        let n = s.recv(buf.initialize_unfilled())?;
-                        buf.advance(n);
-                        Ok(n)
-                    },
-                    |n| *n,
-                )
-                .map_ok(drop),
+            Inner::Uring(io) => io.poll_recv_buf(cx, buf, |s, b| Ok((s.recv(b)?, ()))),
             Inner::Epoll(t) => t.poll_recv(cx, buf),
         }
     }
@@ -186,16 +176,8 @@ impl UnixDatagram {
     ) -> Poll<io::Result<SocketAddr>> {
         match &self.inner {
             Inner::Uring(io) => io
-                .poll_recv(
-                    cx,
-                    |s| {
-                        let (n, addr) = s.recv_from(buf.initialize_unfilled())?;
-                        buf.advance(n);
-                        Ok((n, addr))
-                    },
-                    |(n, _)| *n,
-                )
-                .map_ok(|(_, addr)| addr.into()),
+                .poll_recv_buf(cx, buf, |s, b| s.recv_from(b))
+                .map_ok(Into::into),
             Inner::Epoll(t) => t.poll_recv_from(cx, buf),
         }
     }
@@ -234,7 +216,7 @@ impl UnixDatagram {
     /// Sends to the connected peer without waiting.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => charged(io, Direction::Write, io.get_ref().send(buf), |n| *n),
+            Inner::Uring(io) => io.charged(Direction::Write, io.get_ref().send(buf), |n| *n),
             Inner::Epoll(t) => t.try_send(buf),
         }
     }
@@ -242,7 +224,7 @@ impl UnixDatagram {
     /// Receives from the connected peer without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => charged(io, Direction::Read, io.get_ref().recv(buf), |n| *n),
+            Inner::Uring(io) => io.charged(Direction::Read, io.get_ref().recv(buf), |n| *n),
             Inner::Epoll(t) => t.try_recv(buf),
         }
     }
@@ -250,12 +232,9 @@ impl UnixDatagram {
     /// Sends to `target` without waiting.
     pub fn try_send_to(&self, buf: &[u8], target: impl AsRef<Path>) -> io::Result<usize> {
         match &self.inner {
-            Inner::Uring(io) => charged(
-                io,
-                Direction::Write,
-                io.get_ref().send_to(buf, target),
-                |n| *n,
-            ),
+            Inner::Uring(io) => {
+                io.charged(Direction::Write, io.get_ref().send_to(buf, target), |n| *n)
+            }
             Inner::Epoll(t) => t.try_send_to(buf, target),
         }
     }
@@ -263,8 +242,7 @@ impl UnixDatagram {
     /// Receives a datagram without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match &self.inner {
-            Inner::Uring(io) => charged(
-                io,
+            Inner::Uring(io) => io.charged(
                 Direction::Read,
                 io.get_ref().recv_from(buf).map(|(n, a)| (n, a.into())),
                 |(n, _)| *n,
