@@ -15,9 +15,10 @@ pub(crate) struct ReadAt<B> {
     pub(crate) fd: Arc<OwnedFd>,
     pub(crate) buf: B,
     pub(crate) pos: u64,
-    /// The buffer-table slot of `buf`'s memory on the op's ring, if it lies
-    /// in the registered `AlignedBuf` arena (set by `prepare`).
-    slot: Option<u16>,
+    /// The buffer-table slot of `buf`'s memory on the op's ring, if it is
+    /// registered (set by `prepare`: the `AlignedBuf` arena, or a
+    /// `FixedBufPool` by `ReadFixedAt`); the SQE is then `READ_FIXED`.
+    pub(crate) slot: Option<u16>,
 }
 
 impl<B> ReadAt<B> {

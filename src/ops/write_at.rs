@@ -15,8 +15,8 @@ pub(crate) struct WriteAt<B> {
     pub(crate) fd: Arc<OwnedFd>,
     pub(crate) buf: B,
     pub(crate) pos: u64,
-    /// As `ReadAt::slot`.
-    slot: Option<u16>,
+    /// As `ReadAt::slot` (`WRITE_FIXED`).
+    pub(crate) slot: Option<u16>,
 }
 
 impl<B> WriteAt<B> {
