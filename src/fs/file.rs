@@ -151,15 +151,13 @@ impl File {
         mut bufs: Vec<B>,
         pos: u64,
     ) -> BufResult<usize, Vec<B>> {
-        if let Some(align) = self.direct {
-            let mut at = pos;
-            for b in bufs.iter_mut() {
-                let len = b.bytes_total();
-                if let Err(e) = super::direct::check(align, b.stable_mut_ptr(), len, at) {
-                    return (Err(e), bufs);
-                }
-                at += len as u64;
+        let mut at = pos;
+        for b in bufs.iter_mut() {
+            let len = b.bytes_total();
+            if let Err(e) = self.check_direct(b.stable_mut_ptr(), len, at) {
+                return (Err(e), bufs);
             }
+            at += len as u64;
         }
         let len = bufs.iter().map(|b| b.bytes_total()).sum();
         let _permit = self.admit(Dir::Read, len).await;
@@ -170,14 +168,12 @@ impl File {
     /// Writes the initialized bytes of several buffers in order at `pos`
     /// (`pwritev`); returns the total written (possibly fewer), with them.
     pub async fn writev_at<B: IoBuf>(&self, bufs: Vec<B>, pos: u64) -> BufResult<usize, Vec<B>> {
-        if let Some(align) = self.direct {
-            let mut at = pos;
-            for b in &bufs {
-                if let Err(e) = super::direct::check(align, b.stable_ptr(), b.bytes_init(), at) {
-                    return (Err(e), bufs);
-                }
-                at += b.bytes_init() as u64;
+        let mut at = pos;
+        for b in &bufs {
+            if let Err(e) = self.check_direct(b.stable_ptr(), b.bytes_init(), at) {
+                return (Err(e), bufs);
             }
+            at += b.bytes_init() as u64;
         }
         let len = bufs.iter().map(|b| b.bytes_init()).sum();
         let _permit = self.admit(Dir::Write, len).await;
@@ -275,6 +271,15 @@ impl File {
         self.direct
     }
 
+    /// On an O_DIRECT file, refuses a transfer of `len` bytes at `ptr` to or
+    /// from `pos` that the device cannot take, before anything is submitted.
+    fn check_direct(&self, ptr: *const u8, len: usize, pos: u64) -> io::Result<()> {
+        match self.direct {
+            Some(align) => super::direct::check(align, ptr, len, pos),
+            None => Ok(()),
+        }
+    }
+
     /// A zeroed buffer of at least `len` bytes aligned for this file's
     /// direct I/O (4096 for a buffered file). Up to 512 KiB it comes from
     /// shardio's registered arena, so `read_at` / `write_at` with it run as
@@ -297,11 +302,9 @@ impl File {
     /// device; it may return fewer bytes than asked, as any read may); the
     /// rest goes through io_uring.
     pub async fn read_at<B: IoBufMut>(&self, mut buf: B, pos: u64) -> BufResult<usize, B> {
-        if let Some(align) = self.direct {
-            let len = buf.bytes_total();
-            if let Err(e) = super::direct::check(align, buf.stable_mut_ptr(), len, pos) {
-                return (Err(e), buf);
-            }
+        let len = buf.bytes_total();
+        if let Err(e) = self.check_direct(buf.stable_mut_ptr(), len, pos) {
+            return (Err(e), buf);
         }
         if self.inline_reads.load(Ordering::Relaxed) {
             // A read served inline never waits, so it spends Tokio's
@@ -331,10 +334,8 @@ impl File {
     /// Dropping the future cancels the write if it has not happened yet; the
     /// data may or may not have been written.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
-        if let Some(align) = self.direct {
-            if let Err(e) = super::direct::check(align, buf.stable_ptr(), buf.bytes_init(), pos) {
-                return (Err(e), buf);
-            }
+        if let Err(e) = self.check_direct(buf.stable_ptr(), buf.bytes_init(), pos) {
+            return (Err(e), buf);
         }
         if let Some(max) = self.split_len(Dir::Write, buf.bytes_init()) {
             return self.write_split(buf, pos, max).await;
@@ -361,11 +362,9 @@ impl File {
         pos: u64,
     ) -> BufResult<usize, crate::buf::FixedBuf> {
         let mut buf = buf;
-        if let Some(align) = self.direct {
-            let len = buf.bytes_total();
-            if let Err(e) = super::direct::check(align, buf.stable_mut_ptr(), len, pos) {
-                return (Err(e), buf);
-            }
+        let len = buf.bytes_total();
+        if let Err(e) = self.check_direct(buf.stable_mut_ptr(), len, pos) {
+            return (Err(e), buf);
         }
         let _permit = self.admit(Dir::Read, buf.bytes_total()).await;
         let fd = Arc::clone(&self.fd);
@@ -384,10 +383,8 @@ impl File {
         buf: crate::buf::FixedBuf,
         pos: u64,
     ) -> BufResult<usize, crate::buf::FixedBuf> {
-        if let Some(align) = self.direct {
-            if let Err(e) = super::direct::check(align, buf.stable_ptr(), buf.bytes_init(), pos) {
-                return (Err(e), buf);
-            }
+        if let Err(e) = self.check_direct(buf.stable_ptr(), buf.bytes_init(), pos) {
+            return (Err(e), buf);
         }
         let _permit = self.admit(Dir::Write, buf.bytes_init()).await;
         let fd = Arc::clone(&self.fd);
