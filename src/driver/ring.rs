@@ -145,7 +145,7 @@ impl Default for Reaped {
 impl Reaped {
     /// A CQE nobody will read: give back the provided buffer it carries.
     fn release_buffer(&mut self, cqe: Cqe) {
-        if let Some(bid) = io_uring::cqueue::buffer_select(cqe.flags) {
+        if let Some(bid) = cqueue::buffer_select(cqe.flags) {
             self.release.push(bid);
         }
     }
@@ -356,6 +356,7 @@ impl Ring {
             }
             if inner.uring.submission().taskrun() {
                 counters().enter();
+                inner.storage_queued = 0;
                 let _ = inner.uring.submitter().submit_and_wait(0);
                 return;
             }
@@ -735,6 +736,8 @@ impl Inner {
             let index = entry.user_data() as usize;
             let Some(slot) = slab.get_mut(index) else {
                 tracing::debug!(target: "shardio::driver", index, "CQE for a free slot ignored");
+                // Its provided buffer (accounted above) still goes back.
+                reaped.release_buffer(cqe);
                 continue;
             };
             match slot {
