@@ -36,7 +36,6 @@
 //! cannot wait and is charged the same way. Page-cache hits served inline,
 //! `open`, `accept`, `connect` and `close` are not throttled, and sockets on
 //! the epoll fallback path are not scheduled.
-
 //!
 //! # Cancellation
 //!
