@@ -16,7 +16,8 @@
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
 //! run one side / one case (for profiling), `SHARDIO_BENCH_METRICS=1` prints
 //! `shardio::metrics()` after it, `SHARDIO_BENCH_DIAG=1` prints fairness,
-//! `SHARDIO_BENCH_CLASS=1` puts the server's connections in a priority
+//! `SHARDIO_BENCH_SPIN_US=50` sets `Config::spin_before_park` on shardio's
+//! server, `SHARDIO_BENCH_CLASS=1` puts the server's connections in a priority
 //! class (the scheduler's cost per request),
 //! `SHARDIO_BENCH_ASYNC_WORKERS=1` compares shardio's symmetric mode with
 //! `Config::async_workers` on the client's CPU (application-thread CPU vs
@@ -341,7 +342,14 @@ fn server_runtime(kind: Server, tids: Arc<Mutex<Vec<i32>>>) -> io::Result<tokio:
         }
         Server::Shardio => {
             use shardio::BuilderExt;
-            builder.shardio(shardio::Config::default().on_thread_start(record));
+            let spin = std::env::var("SHARDIO_BENCH_SPIN_US")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map_or(Duration::ZERO, Duration::from_micros);
+            let config = shardio::Config::default()
+                .spin_before_park(spin)?
+                .on_thread_start(record);
+            builder.shardio(config);
         }
         Server::ShardioAsyncWorkers => {
             use shardio::BuilderExt;
