@@ -1,5 +1,6 @@
 //! Real libraries on shardio's types, each with a real server and client:
-//! hyper (HTTP/1.1 and HTTP/2), axum, tokio-util codecs and tokio-rustls.
+//! hyper (HTTP/1.1 and HTTP/2), axum, tonic, tokio-util codecs, tokio-rustls,
+//! and the tokio::io utilities proxies and protocol code use.
 //! Nothing here is adapted to shardio beyond swapping the socket types.
 
 use std::io;
@@ -466,6 +467,96 @@ async fn tonic_server_with_incoming_and_client_with_connector() -> io::Result<()
             .expect_err("unknown service");
         assert_eq!(missing.code(), tonic::Code::NotFound);
         server.abort();
+        Ok(())
+    })
+    .await
+}
+
+/// A TCP proxy as users write one: `tokio::io::copy_bidirectional` between
+/// two shardio streams, with a plain Tokio client and upstream. Each side's
+/// FIN must cross the proxy (`poll_shutdown` after the pending data), so the
+/// upstream sees end of stream, answers, and the client reads to its end.
+#[shardio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_bidirectional_proxy_forwards_data_and_half_close() -> io::Result<()> {
+    bounded(async {
+        // Upstream (Tokio): reads everything, then answers with its reverse.
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let upstream_addr = upstream.local_addr()?;
+        let upstream_task = tokio::spawn(async move {
+            let (mut s, _) = upstream.accept().await?;
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await?;
+            got.reverse();
+            s.write_all(&got).await?;
+            s.shutdown().await?;
+            io::Result::Ok(got.len())
+        });
+        // The proxy (shardio on both sides).
+        let proxy = TcpListener::bind("127.0.0.1:0").await?;
+        let proxy_addr = proxy.local_addr()?;
+        let proxy_task = tokio::spawn(async move {
+            let (mut inbound, _) = proxy.accept().await?;
+            let mut outbound = TcpStream::connect(upstream_addr).await?;
+            tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await
+        });
+        // Client (Tokio): 4 MiB up, half-close, read the answer to its end.
+        let data = big_body().repeat(4);
+        let mut client = tokio::net::TcpStream::connect(proxy_addr).await?;
+        let (mut r, mut w) = client.split();
+        let up = async {
+            w.write_all(&data).await?;
+            w.shutdown().await
+        };
+        let mut back = Vec::new();
+        let down = r.read_to_end(&mut back);
+        let (up, down) = tokio::join!(up, down);
+        up?;
+        down?;
+        let mut expected = data.clone();
+        expected.reverse();
+        assert!(back == expected, "the answer crossed the proxy changed");
+        let (to_upstream, to_client) = proxy_task.await.map_err(io::Error::other)??;
+        assert_eq!(
+            (to_upstream, to_client),
+            (data.len() as u64, data.len() as u64)
+        );
+        assert_eq!(upstream_task.await.map_err(io::Error::other)??, data.len());
+        Ok(())
+    })
+    .await
+}
+
+/// `tokio::io::BufReader` line reading over a shardio stream's read half,
+/// with lines split across receives at arbitrary points.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buf_reader_lines_over_a_shardio_read_half() -> io::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let writer = tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            let text: String = (0..5000)
+                .map(|i| format!("line {i} {}\n", "x".repeat(i % 97)))
+                .collect();
+            // Odd-sized pieces so lines straddle receives.
+            for piece in text.as_bytes().chunks(1237) {
+                s.write_all(piece).await?;
+            }
+            s.shutdown().await
+        });
+        let (stream, _) = listener.accept().await?;
+        let (read, _write) = stream.into_split();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        let mut n = 0;
+        while let Some(line) = lines.next_line().await? {
+            assert_eq!(line, format!("line {n} {}", "x".repeat(n % 97)));
+            n += 1;
+        }
+        assert_eq!(n, 5000);
+        writer.await.map_err(io::Error::other)??;
         Ok(())
     })
     .await
