@@ -442,3 +442,56 @@ async fn small_messages_on_many_connections_arrive_intact_when_read_late() -> io
     })
     .await
 }
+
+/// `read` is cancel safe, as Tokio documents for its streams: a read future
+/// dropped by `select!` (or a timeout) before it completed takes no bytes
+/// with it, whatever the receive path had buffered at that moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_cancelled_by_select_lose_no_bytes() -> io::Result<()> {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let data = pattern(2 * 1024 * 1024, 11);
+        let sent = data.clone();
+        let writer = tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await?;
+            // Uneven pieces with pauses: during a pause the reader catches
+            // up, its read is pending, and the ticker cancels it.
+            for (i, piece) in sent.chunks(7919).enumerate() {
+                s.write_all(piece).await?;
+                if i % 32 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            s.shutdown().await
+        });
+        let (mut stream, _) = listener.accept().await?;
+        let mut tick = tokio::time::interval(Duration::from_micros(200));
+        let (mut got, mut buf, mut cancelled) = (Vec::new(), vec![0u8; 3001], 0u32);
+        loop {
+            // Read first: a tick only wins when the read was polled and is
+            // pending, so every counted tick dropped a pending read.
+            tokio::select! {
+                biased;
+                n = stream.read(&mut buf) => match n? {
+                    0 => break,
+                    n => got.extend_from_slice(&buf[..n]),
+                },
+                _ = tick.tick() => cancelled += 1,
+            }
+        }
+        writer.await.map_err(io::Error::other)??;
+        assert!(
+            got == data,
+            "bytes lost or reordered across cancelled reads ({} of {})",
+            got.len(),
+            data.len()
+        );
+        assert!(
+            cancelled > 0,
+            "no read was cancelled: the test proved nothing"
+        );
+        Ok(())
+    })
+    .await
+}
