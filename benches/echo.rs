@@ -37,10 +37,7 @@ const CLIENT_CPU: usize = 1;
 fn main() -> io::Result<()> {
     let smoke =
         std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
-    let secs: f64 = std::env::var("SHARDIO_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
+    let secs: f64 = env_parse("SHARDIO_BENCH_SECS").unwrap_or(3.0);
     let measure = if smoke {
         Duration::from_millis(100)
     } else {
@@ -57,11 +54,7 @@ fn main() -> io::Result<()> {
     let rounds = if smoke {
         1
     } else {
-        std::env::var("SHARDIO_BENCH_ROUNDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3usize)
-            .max(1)
+        env_parse("SHARDIO_BENCH_ROUNDS").unwrap_or(3usize).max(1)
     };
     let syscall_id = syscall_tracepoint();
     if syscall_id.is_none() && !smoke {
@@ -190,6 +183,11 @@ fn main() -> io::Result<()> {
 /// `SHARDIO_BENCH_DIAG=1` prints fairness and run-queue diagnostics.
 fn diag() -> bool {
     std::env::var_os("SHARDIO_BENCH_DIAG").is_some()
+}
+
+/// A numeric knob from the environment; unset or unparsable is `None`.
+fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok()?.parse().ok()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -342,10 +340,8 @@ fn server_runtime(kind: Server, tids: Arc<Mutex<Vec<i32>>>) -> io::Result<tokio:
         }
         Server::Shardio => {
             use shardio::BuilderExt;
-            let spin = std::env::var("SHARDIO_BENCH_SPIN_US")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .map_or(Duration::ZERO, Duration::from_micros);
+            let spin =
+                env_parse("SHARDIO_BENCH_SPIN_US").map_or(Duration::ZERO, Duration::from_micros);
             let config = shardio::Config::default()
                 .spin_before_park(spin)?
                 .on_thread_start(record);
