@@ -54,12 +54,10 @@ fn main() -> io::Result<()> {
         );
     }
     println!("(ops/s, with CPU µs per op in parentheses; std is always one thread)");
-    println!(
-        "{:?}",
-        shardio::metrics()
-            .fallback_reason
-            .unwrap_or_else(|| "io_uring active".into())
-    );
+    match shardio::metrics().fallback_reason {
+        Some(reason) => println!("fallback: {reason}"),
+        None => println!("io_uring active"),
+    }
     std::fs::remove_file(&path)?;
     Ok(())
 }

@@ -40,17 +40,15 @@ pub mod sched;
 cfg_unstable! {
     mod stall;
 }
+mod sync;
 
+pub use buf::BufResult;
+pub use driver::FallbackReason;
 pub use metrics::{Metrics, RingInfo, WorkerGroupInfo, WorkerStalls, metrics};
 pub use ops::nop::nop;
-pub use runtime::builder_ext::BuilderExt;
-pub use runtime::config::Config;
 pub use runtime::hooks;
+pub use runtime::{BuilderExt, Config};
 pub use shardio_macros::{main, test};
-
-/// A result paired with the buffer that was lent to the kernel for the
-/// operation: the buffer comes back whether the operation succeeded or not.
-pub type BufResult<T, B> = (std::io::Result<T>, B);
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,11 +1,7 @@
-//! Process-wide counters and the [`metrics()`] snapshot.
+//! The [`metrics()`] snapshot: reads the counters and state of every layer
+//! (driver, scheduler, stall detector); no layer imports it.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Weak};
-
-use crate::driver::Ring;
-
-use crate::runtime::context::fallback_reason;
+use crate::driver::{self, FallbackReason, LiveRing};
 
 /// A snapshot of shardio's process-wide counters.
 ///
@@ -54,8 +50,9 @@ pub struct Metrics {
     pub cq_overflows: u64,
     /// Whether operations run on the fallback path.
     pub fallback_active: bool,
-    /// Why, when `fallback_active`: the cause and the fix.
-    pub fallback_reason: Option<String>,
+    /// Why, when `fallback_active`; its `Display` names the cause and the
+    /// fix.
+    pub fallback_reason: Option<FallbackReason>,
     /// Every ring alive, with its owner thread and async-worker placement.
     pub rings: Vec<RingInfo>,
     /// Async-worker groups alive (see [`Config::async_workers`](crate::Config::async_workers)):
@@ -110,40 +107,25 @@ pub struct WorkerGroupInfo {
     pub rings: Vec<u64>,
 }
 
-/// Rings alive, for the listing in metrics.
-static RINGS: Mutex<Vec<Weak<Ring>>> = Mutex::new(Vec::new());
-
-pub(crate) fn register_ring(ring: &Arc<Ring>) {
-    let mut rings = RINGS.lock().unwrap_or_else(|e| e.into_inner());
-    rings.retain(|w| w.strong_count() > 0);
-    rings.push(Arc::downgrade(ring));
-}
-
-fn ring_listing() -> (Vec<RingInfo>, Vec<WorkerGroupInfo>) {
-    let live: Vec<Arc<Ring>> = RINGS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
+fn ring_listing(live: &[LiveRing]) -> (Vec<RingInfo>, Vec<WorkerGroupInfo>) {
     let mut groups: Vec<WorkerGroupInfo> = Vec::new();
     let rings = live
         .iter()
         .map(|ring| {
-            let placement = ring.placement();
+            let placement = ring.placement;
             if let (Some(id), Some(cpu)) = (placement.group(), placement.cpu()) {
                 match groups.iter_mut().find(|g| g.id == id) {
-                    Some(group) => group.rings.push(ring.id()),
+                    Some(group) => group.rings.push(ring.id),
                     None => groups.push(WorkerGroupInfo {
                         id,
                         cpu,
-                        rings: vec![ring.id()],
+                        rings: vec![ring.id],
                     }),
                 }
             }
             RingInfo {
-                id: ring.id(),
-                owner_thread: ring.owner().to_owned(),
+                id: ring.id,
+                owner_thread: ring.owner.clone(),
                 sq_poll_cpu: placement.cpu(),
                 group: placement.group(),
             }
@@ -154,22 +136,22 @@ fn ring_listing() -> (Vec<RingInfo>, Vec<WorkerGroupInfo>) {
 
 /// Returns a snapshot of shardio's counters.
 pub fn metrics() -> Metrics {
-    let c = counters();
-    let reason = fallback_reason();
-    let (rings, worker_groups) = ring_listing();
+    let c = driver::counters().values();
+    let reason = driver::fallback_reason();
+    let (rings, worker_groups) = ring_listing(&driver::live_rings());
     Metrics {
-        rings_alive: c.rings_alive.load(Relaxed),
-        rings_created: c.rings_created.load(Relaxed),
-        ops_submitted: c.ops_submitted.load(Relaxed),
-        ops_completed: c.ops_completed.load(Relaxed),
-        ops_cancelled: c.ops_cancelled.load(Relaxed),
-        ops_fallback: c.ops_fallback.load(Relaxed),
-        reads_inline: c.reads_inline.load(Relaxed),
-        ops_registered_buf: c.ops_registered_buf.load(Relaxed),
-        enter_calls: c.enter_calls.load(Relaxed),
-        cq_overflows: c.cq_overflows.load(Relaxed),
+        rings_alive: c.rings_alive,
+        rings_created: c.rings_created,
+        ops_submitted: c.ops_submitted,
+        ops_completed: c.ops_completed,
+        ops_cancelled: c.ops_cancelled,
+        ops_fallback: c.ops_fallback,
+        reads_inline: c.reads_inline,
+        ops_registered_buf: c.ops_registered_buf,
+        enter_calls: c.enter_calls,
+        cq_overflows: c.cq_overflows,
         fallback_active: reason.is_some(),
-        fallback_reason: reason.map(|r| r.to_string()),
+        fallback_reason: reason,
         rings,
         worker_groups,
         stalls: stall_stats(),
@@ -180,74 +162,16 @@ pub fn metrics() -> Metrics {
 #[cfg(tokio_unstable)]
 fn stall_stats() -> Vec<WorkerStalls> {
     crate::stall::worker_stats()
+        .into_iter()
+        .map(|s| WorkerStalls {
+            thread: s.thread,
+            stalls: s.stalls,
+            longest_poll: s.longest_poll,
+        })
+        .collect()
 }
 
 #[cfg(not(tokio_unstable))]
 fn stall_stats() -> Vec<WorkerStalls> {
     Vec::new()
-}
-
-/// The counters behind [`Metrics`].
-pub(crate) struct Counters {
-    rings_alive: AtomicU64,
-    rings_created: AtomicU64,
-    ops_submitted: AtomicU64,
-    ops_completed: AtomicU64,
-    ops_cancelled: AtomicU64,
-    ops_fallback: AtomicU64,
-    reads_inline: AtomicU64,
-    ops_registered_buf: AtomicU64,
-    enter_calls: AtomicU64,
-    cq_overflows: AtomicU64,
-}
-
-static COUNTERS: Counters = Counters {
-    rings_alive: AtomicU64::new(0),
-    rings_created: AtomicU64::new(0),
-    ops_submitted: AtomicU64::new(0),
-    ops_completed: AtomicU64::new(0),
-    ops_cancelled: AtomicU64::new(0),
-    ops_fallback: AtomicU64::new(0),
-    reads_inline: AtomicU64::new(0),
-    ops_registered_buf: AtomicU64::new(0),
-    enter_calls: AtomicU64::new(0),
-    cq_overflows: AtomicU64::new(0),
-};
-
-pub(crate) fn counters() -> &'static Counters {
-    &COUNTERS
-}
-
-impl Counters {
-    pub(crate) fn ring_created(&self) {
-        self.rings_created.fetch_add(1, Relaxed);
-        self.rings_alive.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn ring_dropped(&self) {
-        self.rings_alive.fetch_sub(1, Relaxed);
-    }
-    pub(crate) fn op_submitted(&self) {
-        self.ops_submitted.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn op_completed(&self) {
-        self.ops_completed.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn op_cancelled(&self) {
-        self.ops_cancelled.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn op_fallback(&self) {
-        self.ops_fallback.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn read_inline(&self) {
-        self.reads_inline.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn op_registered_buf(&self) {
-        self.ops_registered_buf.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn enter(&self) {
-        self.enter_calls.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn cq_overflow(&self) {
-        self.cq_overflows.fetch_add(1, Relaxed);
-    }
 }

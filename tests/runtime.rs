@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use shardio::{BuilderExt, Config};
+use shardio::{BuilderExt, Config, FallbackReason};
 
 #[derive(Default)]
 struct Counts {
@@ -120,9 +120,16 @@ fn forced_fallback_by_config_runs_ops_on_the_fallback_path() -> io::Result<()> {
     assert!(after.ops_fallback >= before + 40, "{after:?}");
     assert!(after.fallback_active);
     assert!(
-        after
-            .fallback_reason
-            .is_some_and(|r| r.contains("force_fallback") || r.contains("SHARDIO_FORCE_FALLBACK"))
+        matches!(
+            after.fallback_reason,
+            Some(FallbackReason::ForcedByConfig | FallbackReason::ForcedByEnv)
+        ),
+        "{after:?}"
+    );
+    let reason = after.fallback_reason.unwrap().to_string();
+    assert!(
+        reason.contains("force_fallback") || reason.contains("SHARDIO_FORCE_FALLBACK"),
+        "{reason}"
     );
     Ok(())
 }
@@ -139,7 +146,11 @@ fn metrics_say_which_path_is_active_and_why() -> io::Result<()> {
     if forced {
         assert!(m.fallback_active);
         let reason = m.fallback_reason.expect("a reason");
-        assert!(reason.contains("SHARDIO_FORCE_FALLBACK"), "{reason}");
+        assert_eq!(reason, FallbackReason::ForcedByEnv);
+        assert!(
+            reason.to_string().contains("SHARDIO_FORCE_FALLBACK"),
+            "{reason}"
+        );
     } else if !m.fallback_active {
         // io_uring works on this machine: rings exist and ops went through them.
         assert!(m.rings_created > 0 && m.ops_submitted > 0, "{m:?}");

@@ -10,8 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use super::{IoBuf, IoBufMut};
 
-/// Buffers a pool may have (the ring's table minus the arena's slots).
-const MAX_BUFS: usize = crate::driver::MAX_POOL_BUFS;
+/// Registered-buffer slots a ring has: the kernel's maximum
+/// (`IORING_MAX_REG_BUFFERS`).
+pub(crate) const REGISTERED_SLOTS: usize = 1 << 14;
+/// Buffers a pool may have: a ring's registered-buffer slots after the
+/// ones the `AlignedBuf` arena's chunks take.
+const MAX_BUFS: usize = REGISTERED_SLOTS - super::arena::MAX_CHUNKS;
 /// The kernel's limit on one registered buffer.
 const MAX_BUF_SIZE: usize = 1 << 30;
 

@@ -4,7 +4,7 @@
 //! write through it until the operation's completion arrives, which can be
 //! after the future that started it was dropped. shardio therefore takes
 //! buffers *by value*: the operation owns the buffer while it is in flight and
-//! gives it back with the result (see [`BufResult`](crate::BufResult)). If the
+//! gives it back with the result (see [`BufResult`]). If the
 //! future is dropped early, the buffer is kept alive inside the driver until
 //! the kernel is done with it, and freed then.
 //!
@@ -22,8 +22,12 @@ mod io_buf_mut;
 mod tail;
 
 pub use aligned::AlignedBuf;
-pub(crate) use fixed::PoolInner;
 pub use fixed::{FixedBuf, FixedBufPool};
+pub(crate) use fixed::{PoolInner, REGISTERED_SLOTS};
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub(crate) use tail::{Tail, Window};
+
+/// A result paired with the buffer that was lent to the kernel for the
+/// operation: the buffer comes back whether the operation succeeded or not.
+pub type BufResult<T, B> = (std::io::Result<T>, B);

@@ -2,18 +2,25 @@
 //! chunks and a `FixedBufPool`'s buffers, registered on first use.
 
 use std::io;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::Ring;
+use io_uring::Submitter;
+
+use crate::sync::Mutex;
+
+/// Access to a ring's submitter for registrations (the ring locks itself
+/// around the call). Implemented by `Ring`; kept abstract so the table does
+/// not depend on the ring that owns it.
+pub(crate) trait Registrar {
+    /// Runs `f` with the ring's submitter.
+    fn register(&self, f: &mut dyn FnMut(&Submitter<'_>) -> io::Result<()>) -> io::Result<()>;
+}
 
 /// The first buffer-table slot of a `FixedBufPool`; slots before it hold
 /// the `AlignedBuf` arena's chunks (slot `i` = chunk `i`).
 pub(crate) const POOL_BASE: usize = crate::buf::arena::MAX_CHUNKS;
 /// Slots in a ring's buffer table: the kernel's maximum.
-const TABLE_SLOTS: usize = 1 << 14;
-/// Buffers a `FixedBufPool` may have: the table's slots after the arena's.
-pub(crate) const MAX_POOL_BUFS: usize = TABLE_SLOTS - POOL_BASE;
+const TABLE_SLOTS: usize = crate::buf::REGISTERED_SLOTS;
 
 /// What one ring has registered. The table itself is set up on first use,
 /// as a sparse table that chunks and pools are then put into.
@@ -50,10 +57,10 @@ impl BufTable {
     /// refuses.
     pub(crate) fn register_pool(
         &self,
-        ring: &Ring,
+        ring: &dyn Registrar,
         pool: &crate::buf::PoolInner,
     ) -> io::Result<()> {
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self.table.lock();
         match table.pool {
             Some(id) if id == pool.id => return Ok(()),
             Some(_) => {
@@ -68,7 +75,7 @@ impl BufTable {
         // SAFETY: the iovecs point into the pool's allocation, which is
         // never freed (a pool's memory lives for the rest of the process),
         // so it stays valid for as long as this ring can use it.
-        ring.with_submitter(|s| unsafe {
+        ring.register(&mut |s| unsafe {
             s.register_buffers_update(POOL_BASE as u32, &iovecs, None)
         })?;
         table.pool = Some(pool.id);
@@ -78,7 +85,7 @@ impl BufTable {
     /// The slot of arena chunk `chunk` in `ring`'s table, registering the
     /// chunk on its first use there; `None` if the kernel refuses (the
     /// operation then uses the buffer unregistered).
-    pub(crate) fn arena_slot(&self, ring: &Ring, chunk: usize) -> Option<u16> {
+    pub(crate) fn arena_slot(&self, ring: &dyn Registrar, chunk: usize) -> Option<u16> {
         let bit = 1u32 << chunk;
         if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
             return Some(chunk as u16);
@@ -86,7 +93,7 @@ impl BufTable {
         if self.arena_refused.load(Ordering::Relaxed) & bit != 0 {
             return None;
         }
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self.table.lock();
         if self.arena_chunks.load(Ordering::Acquire) & bit != 0 {
             return Some(chunk as u16);
         }
@@ -99,7 +106,7 @@ impl BufTable {
         // SAFETY: arena chunks are never freed, so the memory stays valid
         // for as long as this ring can use it.
         let registered = ring
-            .with_submitter(|s| unsafe { s.register_buffers_update(chunk as u32, &[iovec], None) });
+            .register(&mut |s| unsafe { s.register_buffers_update(chunk as u32, &[iovec], None) });
         match registered {
             Ok(()) => {
                 self.arena_chunks.fetch_or(bit, Ordering::Release);
@@ -114,7 +121,7 @@ impl BufTable {
     }
 
     /// Sets up the sparse table on first use.
-    fn ensure_table(ring: &Ring, table: &mut FixedTable) -> io::Result<()> {
+    fn ensure_table(ring: &dyn Registrar, table: &mut FixedTable) -> io::Result<()> {
         match table.state {
             TableState::Ready => return Ok(()),
             TableState::Refused => {
@@ -124,7 +131,7 @@ impl BufTable {
             }
             TableState::Unset => {}
         }
-        let res = ring.with_submitter(|s| s.register_buffers_sparse(TABLE_SLOTS as u32));
+        let res = ring.register(&mut |s| s.register_buffers_sparse(TABLE_SLOTS as u32));
         table.state = if res.is_ok() {
             TableState::Ready
         } else {

@@ -4,9 +4,14 @@ use std::fmt;
 use std::io;
 use std::sync::Once;
 
-/// The reason shardio runs an operation on the fallback path.
+/// Why shardio runs operations on the fallback path instead of io_uring, as
+/// reported by [`Metrics::fallback_reason`](crate::Metrics::fallback_reason).
+///
+/// Its `Display` names the cause and the fix, as the one warning shardio
+/// logs does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FallbackReason {
+#[non_exhaustive]
+pub enum FallbackReason {
     /// `SHARDIO_FORCE_FALLBACK=1` in the environment.
     ForcedByEnv,
     /// `Config::force_fallback(true)` for this runtime.

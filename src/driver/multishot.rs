@@ -12,10 +12,11 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use io_uring::squeue;
 
-use super::slab::{Cqe, Lifecycle, Orphan};
-use super::{Ring, probe};
-use crate::metrics::counters;
-use crate::runtime::context::{self, Driver};
+use super::context::{self, Driver};
+use super::counters::counters;
+use super::probe::probe;
+use super::ring::Ring;
+use super::slab::{Cqe, Held, Lifecycle, Orphaned};
 
 /// A multishot operation.
 ///
@@ -46,21 +47,14 @@ pub(crate) unsafe trait MultishotKind: Send + Sized + 'static {
     }
 }
 
-/// A `MultishotKind` whose stream was dropped while armed.
-struct Orphaned<T>(T);
-
-impl<T: MultishotKind> Orphan for Orphaned<T> {
-    fn cqe(&mut self, cqe: Cqe) {
-        self.0.orphaned(cqe);
-    }
-}
-
 /// The stream of a multishot operation. Ends after the kernel's final CQE;
 /// the caller re-arms if it wants more (e.g. after `ENOBUFS`).
 pub(crate) struct Multishot<T: MultishotKind> {
     data: Option<T>,
     armed: Option<(Arc<Ring>, usize)>,
     ended: bool,
+    /// Kept until the kernel's final CQE (see [`hold`](Multishot::hold)).
+    held: Option<Held>,
 }
 
 impl<T: MultishotKind> Unpin for Multishot<T> {}
@@ -71,7 +65,18 @@ impl<T: MultishotKind> Multishot<T> {
             data: Some(data),
             armed: None,
             ended: false,
+            held: None,
         }
+    }
+
+    /// Keeps `guard` alive until the kernel's final CQE, even if the stream
+    /// is dropped before it (as [`Op::hold`](super::Op::hold)). `None`
+    /// holds nothing.
+    pub(crate) fn hold<G: Send + Sync + 'static>(mut self, guard: Option<G>) -> Self {
+        if let Some(guard) = guard {
+            self.held = Some(Box::new(guard));
+        }
+        self
     }
 
     /// Arms the operation on the current thread's ring.
@@ -145,6 +150,7 @@ impl<T: MultishotKind> Stream for Multishot<T> {
             Poll::Ready(None) => {
                 this.armed = None;
                 this.ended = true;
+                this.held = None;
                 Poll::Ready(None)
             }
             Poll::Ready(Some(cqe)) => {
@@ -160,7 +166,8 @@ impl<T: MultishotKind> Stream for Multishot<T> {
 impl<T: MultishotKind> Drop for Multishot<T> {
     fn drop(&mut self) {
         if let (Some((ring, index)), Some(data)) = (self.armed.take(), self.data.take()) {
-            ring.cancel(index, Box::new(Orphaned(data)), false);
+            let orphan = Orphaned::new(data, T::orphaned, self.held.take());
+            ring.cancel(index, Box::new(orphan), false);
             context::flush_or_defer(&ring);
         }
     }
@@ -220,7 +227,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn multishot_poll_yields_one_item_per_event_and_cancels_on_drop() {
-        if crate::driver::global_fallback().is_some() {
+        if crate::driver::probe::global_fallback().is_some() {
             // Multishot needs io_uring; on the fallback path it must say so.
             let fd = eventfd();
             let mut stream = Multishot::new(PollReadable(fd));
@@ -231,7 +238,7 @@ mod tests {
         }
         let fd = eventfd();
         let dup = fd.try_clone().unwrap();
-        let cancelled_before = crate::metrics().ops_cancelled;
+        let cancelled_before = counters().values().ops_cancelled;
         let mut stream = Multishot::new(PollReadable(fd));
         for _ in 0..3 {
             signal(&dup);
@@ -244,6 +251,6 @@ mod tests {
             consume(&dup);
         }
         drop(stream);
-        assert!(crate::metrics().ops_cancelled > cancelled_before);
+        assert!(counters().values().ops_cancelled > cancelled_before);
     }
 }

@@ -10,16 +10,18 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 use io_uring::squeue;
 use tokio::task::JoinHandle;
 
-use super::slab::{Cqe, Lifecycle, Orphan};
-use super::{Ring, probe};
-use crate::metrics::counters;
-use crate::runtime::context::{self, Driver};
+use super::context::{self, Driver};
+use super::counters::counters;
+use super::probe::probe;
+use super::ring::Ring;
+use super::slab::{Cqe, Held, Lifecycle, Orphaned};
+use crate::sync::Mutex;
 
 /// An operation that runs on io_uring, or on the fallback path.
 ///
@@ -72,18 +74,12 @@ pub(crate) unsafe trait OpKind: Send + Sized + 'static {
     }
 }
 
-/// An `OpKind` whose future was dropped in flight.
-struct Orphaned<T>(T);
-
-impl<T: OpKind> Orphan for Orphaned<T> {
-    fn cqe(&mut self, cqe: Cqe) {
-        self.0.orphaned(cqe);
-    }
-}
-
 /// The future of one operation.
 pub(crate) struct Op<T: OpKind> {
     state: State<T>,
+    /// Kept until the kernel is done with the operation, even if this
+    /// future is dropped first (see [`hold`](Op::hold)).
+    held: Option<Held>,
 }
 
 enum State<T: OpKind> {
@@ -110,7 +106,20 @@ impl<T: OpKind> Op<T> {
     pub(crate) fn new(data: T) -> Self {
         Op {
             state: State::Unsubmitted(data),
+            held: None,
         }
+    }
+
+    /// Keeps `guard` alive until the operation is over for the kernel: its
+    /// completion arrived, or (dropped in flight) its last CQE did, or (on
+    /// the fallback path) the blocking call returned. For a scheduler
+    /// permit, that keeps the device counted busy while it is. `None` holds
+    /// nothing.
+    pub(crate) fn hold<G: Send + Sync + 'static>(mut self, guard: Option<G>) -> Self {
+        if let Some(guard) = guard {
+            self.held = Some(Box::new(guard));
+        }
+        self
     }
 
     /// First poll: choose the path and start the operation.
@@ -149,9 +158,12 @@ impl<T: OpKind> Op<T> {
         }
         let shared = Arc::new(Mutex::new(Some(data)));
         let taken = Arc::clone(&shared);
+        let held = self.held.take();
         let handle = tokio::task::spawn_blocking(move || {
-            let data = taken.lock().unwrap_or_else(|e| e.into_inner()).take();
-            data.map(OpKind::blocking)
+            let data = taken.lock().take();
+            let out = data.map(OpKind::blocking);
+            drop(held);
+            out
         });
         self.state = State::Blocking {
             data: shared,
@@ -162,15 +174,17 @@ impl<T: OpKind> Op<T> {
 }
 
 impl<T: OpKind> Op<T> {
-    /// Lets an operation in flight finish on its own: its data stays alive
-    /// until the CQE, nothing is cancelled, the result is dropped. An op not
+    /// Lets an operation in flight finish on its own: its data (and what it
+    /// holds) stays alive until the CQE, nothing is cancelled, the result is
+    /// dropped. An op not
     /// yet started is simply dropped; on the fallback path the blocking task
     /// runs to its end anyway.
     pub(crate) fn detach(mut self) {
         if let State::InFlight { ring, index, data } =
             std::mem::replace(&mut self.state, State::Done)
         {
-            ring.detach(index, Box::new(Orphaned(data)));
+            let orphan = Orphaned::new(data, T::orphaned, self.held.take());
+            ring.detach(index, Box::new(orphan));
         }
     }
 }
@@ -198,6 +212,7 @@ impl<T: OpKind> Future for Op<T> {
                     else {
                         unreachable!()
                     };
+                    this.held = None;
                     return Poll::Ready(data.complete(cqe));
                 }
                 State::Blocking { data, handle } => {
@@ -208,7 +223,7 @@ impl<T: OpKind> Future for Op<T> {
                         Ok(Some(out)) => out,
                         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                         // The closure never ran: the blocking pool is shutting down.
-                        _ => match data.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        _ => match data.lock().take() {
                             Some(data) => data.fail(io::Error::other(
                                 "shardio: the runtime's blocking pool shut down before this \
                                  operation could run on it",
@@ -230,7 +245,8 @@ impl<T: OpKind> Drop for Op<T> {
         if let State::InFlight { ring, index, data } =
             std::mem::replace(&mut self.state, State::Done)
         {
-            ring.cancel(index, Box::new(Orphaned(data)), false);
+            let orphan = Orphaned::new(data, T::orphaned, self.held.take());
+            ring.cancel(index, Box::new(orphan), false);
             context::flush_or_defer(&ring);
         }
     }

@@ -1,6 +1,7 @@
 //! The reaper: a Tokio task per ring that drains its CQ when the kernel
 //! signals the ring's eventfd, so completions wake their tasks even while the
-//! owner thread is parked or busy with other tasks.
+//! owner thread is parked or busy with other tasks. The ring asks it for
+//! work through the ring's [`Handshake`](super::handshake::Handshake).
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -11,7 +12,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::runtime::Handle;
 
-use super::Ring;
+use super::ring::Ring;
 
 /// The ring's eventfd as Tokio's reactor sees it; the fd is owned by the ring.
 struct EventFd(RawFd);
@@ -76,7 +77,7 @@ impl Reaper {
         let mut busy = false;
         loop {
             let event = std::future::poll_fn(|cx| {
-                if self.ring.poll_work_request(cx) {
+                if self.ring.handshake().poll_work_request(cx) {
                     return Poll::Ready(Event::Work);
                 }
                 match self.fd.poll_read_ready(cx) {
@@ -88,7 +89,7 @@ impl Reaper {
             .await;
             // From here until the next wait, requests only set a flag: waking
             // this task now would cut the yield below short.
-            self.ring.reaper_busy();
+            self.ring.handshake().reaper_busy();
             match event {
                 Event::Work => {
                     // When the last wake-up released several tasks, more
@@ -115,7 +116,7 @@ impl Reaper {
             // letting the worker run each batch before the next.
             let mut woken = 0;
             loop {
-                let (n, more) = self.ring.wake_batch();
+                let (n, more) = self.ring.handshake().wake_batch();
                 woken += n;
                 if !more {
                     break;

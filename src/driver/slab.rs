@@ -43,6 +43,35 @@ pub(crate) trait Orphan: Send {
     fn cqe(&mut self, cqe: Cqe);
 }
 
+/// The data of a dropped operation or stream, with what to do with each
+/// CQE that still arrives for it (`OpKind::orphaned` or
+/// `MultishotKind::orphaned`), and whatever the caller asked to keep until
+/// the kernel is done (e.g. a scheduler permit: the device is still busy).
+pub(crate) struct Orphaned<T> {
+    data: T,
+    on_cqe: fn(&mut T, Cqe),
+    _held: Option<Held>,
+}
+
+/// Something kept alive until an operation's last CQE.
+pub(crate) type Held = Box<dyn Send + Sync>;
+
+impl<T> Orphaned<T> {
+    pub(crate) fn new(data: T, on_cqe: fn(&mut T, Cqe), held: Option<Held>) -> Self {
+        Orphaned {
+            data,
+            on_cqe,
+            _held: held,
+        }
+    }
+}
+
+impl<T: Send> Orphan for Orphaned<T> {
+    fn cqe(&mut self, cqe: Cqe) {
+        (self.on_cqe)(&mut self.data, cqe);
+    }
+}
+
 /// Where an operation is in its life, from the driver's point of view.
 pub(crate) enum Lifecycle {
     /// Submitted, not completed; the waker of the task that awaits it.

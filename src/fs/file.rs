@@ -160,9 +160,11 @@ impl File {
             at += len as u64;
         }
         let len = bufs.iter().map(|b| b.bytes_total()).sum();
-        let _permit = self.admit(Dir::Read, len).await;
+        let permit = self.admit(Dir::Read, len).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(crate::ops::vectored::ReadvAt::new(fd, bufs, pos)).await
+        Op::new(crate::ops::vectored::ReadvAt::new(fd, bufs, pos))
+            .hold(permit)
+            .await
     }
 
     /// Writes the initialized bytes of several buffers in order at `pos`
@@ -176,9 +178,11 @@ impl File {
             at += b.bytes_init() as u64;
         }
         let len = bufs.iter().map(|b| b.bytes_init()).sum();
-        let _permit = self.admit(Dir::Write, len).await;
+        let permit = self.admit(Dir::Write, len).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(crate::ops::vectored::WritevAt::new(fd, bufs, pos)).await
+        Op::new(crate::ops::vectored::WritevAt::new(fd, bufs, pos))
+            .hold(permit)
+            .await
     }
 
     /// Reads exactly `buf.bytes_total()` bytes at `pos`, or fails with
@@ -321,9 +325,9 @@ impl File {
         if let Some(max) = self.split_len(Dir::Read, buf.bytes_total()) {
             return self.read_split(buf, pos, max).await;
         }
-        let _permit = self.admit(Dir::Read, buf.bytes_total()).await;
+        let permit = self.admit(Dir::Read, buf.bytes_total()).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(ReadAt::new(fd, buf, pos)).await
+        Op::new(ReadAt::new(fd, buf, pos)).hold(permit).await
     }
 
     /// Writes the initialized bytes of `buf` at offset `pos` and returns how
@@ -340,9 +344,9 @@ impl File {
         if let Some(max) = self.split_len(Dir::Write, buf.bytes_init()) {
             return self.write_split(buf, pos, max).await;
         }
-        let _permit = self.admit(Dir::Write, buf.bytes_init()).await;
+        let permit = self.admit(Dir::Write, buf.bytes_init()).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(WriteAt::new(fd, buf, pos)).await
+        Op::new(WriteAt::new(fd, buf, pos)).hold(permit).await
     }
 
     /// Reads up to the buffer's capacity at `pos` into a registered buffer
@@ -366,9 +370,11 @@ impl File {
         if let Err(e) = self.check_direct(buf.stable_mut_ptr(), len, pos) {
             return (Err(e), buf);
         }
-        let _permit = self.admit(Dir::Read, buf.bytes_total()).await;
+        let permit = self.admit(Dir::Read, buf.bytes_total()).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(crate::ops::fixed::ReadFixedAt(ReadAt::new(fd, buf, pos))).await
+        Op::new(crate::ops::fixed::ReadFixedAt(ReadAt::new(fd, buf, pos)))
+            .hold(permit)
+            .await
     }
 
     /// Writes the buffer's bytes (its length) at `pos` from a registered
@@ -386,30 +392,34 @@ impl File {
         if let Err(e) = self.check_direct(buf.stable_ptr(), buf.bytes_init(), pos) {
             return (Err(e), buf);
         }
-        let _permit = self.admit(Dir::Write, buf.bytes_init()).await;
+        let permit = self.admit(Dir::Write, buf.bytes_init()).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(crate::ops::fixed::WriteFixedAt(WriteAt::new(fd, buf, pos))).await
+        Op::new(crate::ops::fixed::WriteFixedAt(WriteAt::new(fd, buf, pos)))
+            .hold(permit)
+            .await
     }
 
     /// Flushes data and metadata to the device (`fsync`).
     pub async fn sync_all(&self) -> io::Result<()> {
-        let _permit = self.admit(Dir::Write, 0).await;
+        let permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
         Op::new(Fsync {
             fd,
             data_only: false,
         })
+        .hold(permit)
         .await
     }
 
     /// Flushes data, and metadata only where needed to read it (`fdatasync`).
     pub async fn sync_data(&self) -> io::Result<()> {
-        let _permit = self.admit(Dir::Write, 0).await;
+        let permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
         Op::new(Fsync {
             fd,
             data_only: true,
         })
+        .hold(permit)
         .await
     }
 
@@ -486,14 +496,17 @@ impl File {
         let mut done = 0;
         for (start, len) in crate::sched::split::split(0, total as u64, max as u64) {
             let (start, len) = (start as usize, len as usize);
-            let _permit = self.admit(dir, len).await;
+            let permit = self.admit(dir, len).await;
             let window = Window {
                 buf,
                 start,
                 end: start + len,
             };
-            let (res, window) =
-                Op::new(part(Arc::clone(&self.fd), window, pos + start as u64)).await;
+            // The permit goes with the operation: dropped in flight, the
+            // device stays counted busy until the kernel is done.
+            let (res, window) = Op::new(part(Arc::clone(&self.fd), window, pos + start as u64))
+                .hold(permit)
+                .await;
             buf = window.buf;
             match res {
                 Ok(n) => {

@@ -8,7 +8,7 @@ use tokio::io::{Interest, ReadBuf, Ready};
 
 use super::poll_io::{Direction, PollIo};
 use super::{ToSocketAddrs, each_addr};
-use crate::runtime::context;
+use crate::driver;
 
 /// A UDP socket: Tokio's `UdpSocket`, with readiness from io_uring.
 ///
@@ -34,6 +34,9 @@ pub struct UdpSocket {
     inner: Inner,
 }
 
+// The io_uring variant is the common one; boxing it would add an
+// indirection to every operation for the benefit of the fallback's size.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Uring(PollIo<std::net::UdpSocket>),
     Epoll(tokio::net::UdpSocket),
@@ -73,7 +76,7 @@ impl UdpSocket {
     /// called inside a Tokio runtime.
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
-        let inner = if context::io_uring_active()? {
+        let inner = if driver::io_uring_active()? {
             Inner::Uring(PollIo::new(socket))
         } else {
             Inner::Epoll(tokio::net::UdpSocket::from_std(socket)?)

@@ -32,7 +32,7 @@ macro_rules! fixed_op {
                 let buf = &self.0.buf;
                 ring.register_fixed(buf.pool())?;
                 self.0.slot = Some(buf.index() + POOL_BASE as u16);
-                crate::metrics::counters().op_registered_buf();
+                crate::driver::counters().op_registered_buf();
                 Ok(())
             }
 

@@ -45,7 +45,7 @@ pub(crate) fn read_cached<B: IoBufMut>(fd: &OwnedFd, buf: &mut B, pos: u64) -> C
         let n = ret as usize;
         // SAFETY: the kernel wrote `n <= len` bytes at the start of `buf`.
         unsafe { buf.set_init(n) };
-        crate::metrics::counters().read_inline();
+        crate::driver::counters().read_inline();
         return Cached::Done(Ok(n));
     }
     let err = io::Error::last_os_error();

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cpuset::CpuSet;
+use crate::driver::{CpuSet, RingParams};
 use crate::sched::IoProperties;
 
 pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
@@ -47,16 +47,14 @@ const MAX_RING_ENTRIES: u32 = 32_768;
 /// ```
 #[derive(Clone)]
 pub struct Config {
-    pub(crate) ring_entries: u32,
-    pub(crate) cq_entries: u32,
+    /// How each ring is set up (queue sizes, SQ-poll idle, io-wq limits,
+    /// storage batching): the driver's own type.
+    pub(crate) ring: RingParams,
     pub(crate) force_fallback: bool,
     pub(crate) async_workers: Option<CpuSet>,
-    pub(crate) sq_poll_idle: Duration,
-    pub(crate) iowq_max_workers: Option<[u32; 2]>,
     pub(crate) pin_workers: Option<CpuSet>,
     pub(crate) stall_threshold: Option<Duration>,
     pub(crate) spin_before_park: Duration,
-    pub(crate) storage_submit_batch: usize,
     pub(crate) stall_reports_per_minute: u32,
     /// The scheduler's device model, latency goal and in-flight cap; `None`
     /// when none of them was configured (the process-wide settings stay).
@@ -74,16 +72,12 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            ring_entries: 256,
-            cq_entries: 4096,
+            ring: RingParams::default(),
             force_fallback: false,
             async_workers: None,
-            sq_poll_idle: Duration::from_millis(2),
-            iowq_max_workers: None,
             pin_workers: None,
             stall_threshold: None,
             spin_before_park: Duration::ZERO,
-            storage_submit_batch: 1,
             stall_reports_per_minute: 5,
             sched: None,
             on_thread_start: None,
@@ -123,8 +117,8 @@ impl Config {
                 ),
             ));
         }
-        self.ring_entries = entries;
-        self.cq_entries = self.cq_entries.max(entries.next_power_of_two() * 8);
+        self.ring.sq_entries = entries;
+        self.ring.cq_entries = self.ring.cq_entries.max(entries.next_power_of_two() * 8);
         Ok(self)
     }
 
@@ -177,7 +171,7 @@ impl Config {
                 format!("shardio: sq_poll_idle({idle:?}) is out of range: use 1 ms to 10 s"),
             ));
         }
-        self.sq_poll_idle = idle;
+        self.ring.sq_poll_idle = idle;
         Ok(self)
     }
 
@@ -194,7 +188,7 @@ impl Config {
                 ),
             ));
         }
-        self.iowq_max_workers = Some([bounded, unbounded]);
+        self.ring.iowq_max_workers = Some([bounded, unbounded]);
         Ok(self)
     }
 
@@ -296,7 +290,7 @@ impl Config {
                  file operation at once, or more to batch them",
             ));
         }
-        self.storage_submit_batch = batch;
+        self.ring.storage_submit_batch = batch;
         Ok(self)
     }
 
@@ -376,14 +370,6 @@ impl Config {
         })
     }
 
-    /// The io-wq limits to apply: configured, or the defaults.
-    pub(crate) fn iowq_limits(&self) -> [u32; 2] {
-        self.iowq_max_workers.unwrap_or_else(|| {
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-            [cpus.saturating_mul(4), 512]
-        })
-    }
-
     /// A hook run when a runtime thread starts, after shardio's own.
     /// Replaces `tokio::runtime::Builder::on_thread_start`, which
     /// [`BuilderExt::shardio`](crate::BuilderExt::shardio) sets.
@@ -439,12 +425,12 @@ cfg_unstable! {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("ring_entries", &self.ring_entries)
-            .field("cq_entries", &self.cq_entries)
+            .field("ring_entries", &self.ring.sq_entries)
+            .field("cq_entries", &self.ring.cq_entries)
             .field("force_fallback", &self.force_fallback)
             .field("async_workers", &self.async_workers)
-            .field("sq_poll_idle", &self.sq_poll_idle)
-            .field("iowq_max_workers", &self.iowq_limits())
+            .field("sq_poll_idle", &self.ring.sq_poll_idle)
+            .field("iowq_max_workers", &self.ring.iowq_limits())
             .field("pin_workers", &self.pin_workers)
             .field("stall_threshold", &self.stall_threshold)
             .field("spin_before_park", &self.spin_before_park)

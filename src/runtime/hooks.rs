@@ -27,8 +27,17 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::config::Config;
-use super::context;
-use super::registry::RuntimeShared;
+use crate::driver::{self, RuntimeRings};
+
+/// What one configured runtime's hooks share.
+struct Shared {
+    config: Config,
+    /// The driver's settings for this runtime's rings.
+    rings: Arc<RuntimeRings>,
+    /// Present when the config sets a stall threshold.
+    #[cfg(tokio_unstable)]
+    stall: Option<Arc<crate::stall::StallDetector>>,
+}
 
 /// The hook bodies for one runtime, bound to its [`Config`].
 ///
@@ -37,7 +46,7 @@ use super::registry::RuntimeShared;
 /// Each method also calls the matching user hook from the `Config`.
 #[derive(Clone)]
 pub struct Hooks {
-    shared: Arc<RuntimeShared>,
+    shared: Arc<Shared>,
 }
 
 impl Hooks {
@@ -57,8 +66,22 @@ impl Hooks {
         if let Some(sched) = &config.sched {
             sched.install();
         }
+        let rings = RuntimeRings::attach(
+            config.ring.clone(),
+            config.force_fallback,
+            config.async_workers.clone(),
+        );
+        #[cfg(tokio_unstable)]
+        let stall = config
+            .stall_threshold
+            .map(|t| crate::stall::StallDetector::new(t, config.stall_reports_per_minute));
         Hooks {
-            shared: RuntimeShared::attach(config),
+            shared: Arc::new(Shared {
+                config,
+                rings,
+                #[cfg(tokio_unstable)]
+                stall,
+            }),
         }
     }
 
@@ -69,7 +92,7 @@ impl Hooks {
     /// Body for `on_thread_start`: binds the configuration to the runtime
     /// and pins the thread if [`Config::pin_workers`] says so.
     pub fn thread_start(&self) {
-        self.shared.bind_current();
+        self.shared.rings.bind_current();
         if let Some(cpus) = &self.config().pin_workers {
             if let Err(e) = cpus.pin_current_thread() {
                 tracing::warn!(
@@ -90,7 +113,7 @@ impl Hooks {
         if let Some(f) = &self.config().on_thread_stop {
             f();
         }
-        context::release_thread();
+        driver::release_thread();
     }
 
     /// Body for `on_thread_park`: submits queued operations before the
@@ -98,8 +121,8 @@ impl Hooks {
     /// worker's run queue is detached, so tasks woken here would wait in the
     /// global queue; the ring's reaper task delivers completions instead.)
     pub fn thread_park(&self) {
-        self.shared.bind_current();
-        context::flush_thread(self.config().spin_before_park);
+        self.shared.rings.bind_current();
+        driver::flush_thread(self.config().spin_before_park);
         if let Some(f) = &self.config().on_thread_park {
             f();
         }
@@ -122,7 +145,7 @@ cfg_unstable! {
         /// hook, submissions are batched instead of entering the kernel one
         /// by one.
         pub fn before_task_poll(&self, meta: &tokio::runtime::TaskMeta<'_>) {
-            context::enter_task_poll();
+            driver::enter_task_poll();
             if let Some(stall) = &self.shared.stall {
                 crate::stall::enter_poll(stall, meta);
             }
@@ -136,7 +159,7 @@ cfg_unstable! {
             if let Some(stall) = &self.shared.stall {
                 crate::stall::exit_poll(stall);
             }
-            context::exit_task_poll();
+            driver::exit_task_poll();
             if let Some(f) = &self.config().on_after_task_poll {
                 f(meta);
             }

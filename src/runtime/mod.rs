@@ -1,10 +1,11 @@
 //! How shardio attaches to a Tokio runtime: configuration, the builder
-//! extension, the hook bodies and the per-thread ring table.
+//! extension and the hook bodies. The rings themselves are the driver's;
+//! this layer only turns a [`Config`] into driver and scheduler settings and
+//! calls them from Tokio's hooks.
 
-pub(crate) mod builder_ext;
-pub(crate) mod config;
-pub(crate) mod context;
-pub(crate) mod cpuset;
-pub(crate) mod groups;
+mod builder_ext;
+mod config;
 pub mod hooks;
-pub(crate) mod registry;
+
+pub use builder_ext::BuilderExt;
+pub use config::Config;

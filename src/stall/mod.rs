@@ -13,7 +13,7 @@ mod watchdog;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-pub(crate) use slot::{WorkerSlot, enter_poll, exit_poll};
+pub(crate) use slot::{SlotStats, WorkerSlot, enter_poll, exit_poll};
 
 /// Detector state of one runtime.
 pub(crate) struct StallDetector {
@@ -51,7 +51,7 @@ fn all_slots() -> &'static Mutex<Vec<Weak<WorkerSlot>>> {
 }
 
 /// Per-worker stall counters for `metrics()`.
-pub(crate) fn worker_stats() -> Vec<crate::metrics::WorkerStalls> {
+pub(crate) fn worker_stats() -> Vec<SlotStats> {
     let mut slots = all_slots().lock().unwrap_or_else(|e| e.into_inner());
     slots.retain(|w| w.strong_count() > 0);
     slots.iter().filter_map(Weak::upgrade).map(|s| s.stats()).collect()

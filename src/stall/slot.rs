@@ -115,11 +115,20 @@ pub(crate) fn exit_poll(detector: &Arc<StallDetector>) {
 }
 
 impl WorkerSlot {
-    pub(crate) fn stats(&self) -> crate::metrics::WorkerStalls {
-        crate::metrics::WorkerStalls {
+    pub(crate) fn stats(&self) -> SlotStats {
+        SlotStats {
             thread: format!("{} (tid {})", self.name, self.tid),
             stalls: self.stalls.load(Ordering::Relaxed),
             longest_poll: Duration::from_nanos(self.longest_ns.load(Ordering::Relaxed)),
         }
     }
+}
+
+/// One worker's stall counters, as `metrics()` lists them.
+#[derive(Debug, Clone)]
+pub(crate) struct SlotStats {
+    /// The worker thread's name and kernel thread id.
+    pub(crate) thread: String,
+    pub(crate) stalls: u64,
+    pub(crate) longest_poll: Duration,
 }

@@ -10,10 +10,10 @@ use std::task::{Context, Poll, ready};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::stream::TcpStream;
+use crate::driver;
 use crate::driver::Op;
 use crate::net::{ToSocketAddrs, each_addr};
 use crate::ops::accept::{Accept, accept_now};
-use crate::runtime::context;
 
 /// A TCP socket server, listening for connections: Tokio's `TcpListener`
 /// on io_uring.
@@ -58,7 +58,7 @@ impl TcpListener {
     }
 
     fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
-        if !context::io_uring_active()? {
+        if !driver::io_uring_active()? {
             let std = std::net::TcpListener::bind(addr)?;
             std.set_nonblocking(true)?;
             return Self::from_std(std);
@@ -87,7 +87,7 @@ impl TcpListener {
     /// Must be called inside a Tokio runtime.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        if context::io_uring_active()? {
+        if driver::io_uring_active()? {
             Ok(Self::uring(OwnedFd::from(listener)))
         } else {
             Ok(TcpListener {

@@ -8,8 +8,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::listener::TcpListener;
 use super::stream::TcpStream;
+use crate::driver;
 use crate::ops::connect::connect;
-use crate::runtime::context;
 
 /// A TCP socket not yet connected or listening: Tokio's `TcpSocket`, for
 /// setting options before `connect` or `listen`.
@@ -142,7 +142,7 @@ impl TcpSocket {
 
     /// Connects to `addr`, giving a [`TcpStream`].
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
-        if !context::io_uring_active()? {
+        if !driver::io_uring_active()? {
             let std = std::net::TcpStream::from(self.inner);
             let socket = tokio::net::TcpSocket::from_std_stream(std);
             return Ok(TcpStream::from_tokio(socket.connect(addr).await?));

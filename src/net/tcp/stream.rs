@@ -8,10 +8,10 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::driver;
 use crate::net::stream_io::UringStream;
 use crate::net::{ToSocketAddrs, each_addr};
 use crate::ops::connect::connect;
-use crate::runtime::context;
 
 /// A TCP connection: Tokio's `TcpStream` on io_uring.
 ///
@@ -73,7 +73,7 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        if !context::io_uring_active()? {
+        if !driver::io_uring_active()? {
             return Ok(Self::from_tokio(
                 tokio::net::TcpStream::connect(addr).await?,
             ));
@@ -103,7 +103,7 @@ impl TcpStream {
     /// Must be called inside a Tokio runtime.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        if context::io_uring_active()? {
+        if driver::io_uring_active()? {
             Ok(Self::from_uring_fd(OwnedFd::from(stream)))
         } else {
             Ok(Self::from_tokio(tokio::net::TcpStream::from_std(stream)?))

@@ -82,14 +82,17 @@ impl TcpStream {
                 let admit = s
                     .sched
                     .admit_net(Dir::Write, buf.bytes_init(), Hold::UntilDone);
-                let _permit = dispatched(admit).await;
+                let permit = dispatched(admit).await;
                 let fd = Arc::clone(s.fd());
-                // MSG_WAITALL: the kernel retries short sends itself.
+                // MSG_WAITALL: the kernel retries short sends itself. The
+                // permit is held until the send is over for the kernel,
+                // even if this future is dropped first.
                 let (res, buf) = Op::new(Send {
                     fd,
                     buf,
                     flags: libc::MSG_NOSIGNAL | libc::MSG_WAITALL,
                 })
+                .hold(permit)
                 .await;
                 let res = match res {
                     Ok(n) if n < buf.bytes_init() => Err(io::Error::new(
@@ -145,10 +148,13 @@ impl TcpStream {
         }
         let expected = buf.bytes_init();
         let permit = dispatched(s.sched.admit_net(Dir::Write, expected, Hold::UntilDone)).await;
+        // The permit is held until the kernel's last CQE for the send, even
+        // if this future is dropped first.
         let mut sends = Multishot::new(SendZc {
             fd: Arc::clone(s.fd()),
             buf,
-        });
+        })
+        .hold(permit);
         let mut result: Option<io::Result<usize>> = None;
         let mut unsupported = false;
         while let Some(event) = sends.next().await {
@@ -168,9 +174,9 @@ impl TcpStream {
         let Some(data) = sends.into_data() else {
             unreachable!("the send stream ended, so the kernel released the buffer");
         };
+        // Dispatched and done (the permit went with the stream): the
+        // fallback below is queued on its own.
         let buf = data.into_buf();
-        // Dispatched and done: the fallback below is queued on its own.
-        drop(permit);
         if unsupported {
             return self.write_all_owned(buf).await;
         }

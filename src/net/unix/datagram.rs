@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use tokio::io::{Interest, ReadBuf, Ready};
 
 use super::SocketAddr;
+use crate::driver;
 use crate::net::poll_io::{Direction, PollIo};
-use crate::runtime::context;
 
 /// A Unix datagram socket: Tokio's `UnixDatagram`, with readiness from
 /// io_uring and I/O by non-blocking system calls into the caller's buffers
@@ -33,6 +33,9 @@ pub struct UnixDatagram {
     inner: Inner,
 }
 
+// The io_uring variant is the common one; boxing it would add an
+// indirection to every operation for the benefit of the fallback's size.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Uring(PollIo<StdDatagram>),
     Epoll(tokio::net::UnixDatagram),
@@ -79,7 +82,7 @@ impl UnixDatagram {
     /// Wraps a standard-library socket, setting it non-blocking.
     pub fn from_std(socket: StdDatagram) -> io::Result<UnixDatagram> {
         socket.set_nonblocking(true)?;
-        let inner = if context::io_uring_active()? {
+        let inner = if driver::io_uring_active()? {
             Inner::Uring(PollIo::new(socket))
         } else {
             Inner::Epoll(tokio::net::UnixDatagram::from_std(socket)?)

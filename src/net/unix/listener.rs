@@ -11,9 +11,9 @@ use socket2::SockRef;
 
 use super::stream::UnixStream;
 use super::{SocketAddr, local_addr_of, peer_addr_of};
+use crate::driver;
 use crate::driver::Op;
 use crate::ops::accept::{Accept, accept_now};
-use crate::runtime::context;
 
 /// A Unix socket server: Tokio's `UnixListener` on io_uring.
 ///
@@ -49,7 +49,7 @@ impl UnixListener {
     /// Wraps a standard-library listener, setting it non-blocking.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
-        let inner = if context::io_uring_active()? {
+        let inner = if driver::io_uring_active()? {
             Inner::Uring {
                 fd: Arc::new(OwnedFd::from(listener)),
                 accepting: Mutex::new(None),

@@ -8,9 +8,9 @@ use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{SocketAddr, UCred, local_addr_of, peer_addr_of, peer_cred};
+use crate::driver;
 use crate::net::stream_io::UringStream;
 use crate::ops::connect::connect;
-use crate::runtime::context;
 
 /// A Unix stream socket: Tokio's `UnixStream` on io_uring, with the same
 /// reads, writes and buffer handling as [`TcpStream`](crate::net::TcpStream).
@@ -55,7 +55,7 @@ impl UnixStream {
     /// Connects to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
-        if !context::io_uring_active()? {
+        if !driver::io_uring_active()? {
             return Ok(Self::from_tokio(
                 tokio::net::UnixStream::connect(path).await?,
             ));
@@ -88,7 +88,7 @@ impl UnixStream {
     /// called inside a Tokio runtime.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
-        if context::io_uring_active()? {
+        if driver::io_uring_active()? {
             Ok(Self::from_uring_fd(OwnedFd::from(stream)))
         } else {
             Ok(Self::from_tokio(tokio::net::UnixStream::from_std(stream)?))

@@ -9,41 +9,15 @@
 //! after `block_in_place`, blocking-pool threads) still land on the cores.
 
 use std::io;
-use std::os::fd::RawFd;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use tokio::runtime::Handle;
 
-use super::config::Config;
 use super::cpuset::CpuSet;
-use crate::driver::Ring;
-
-/// How a new ring is set up.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Placement {
-    /// No SQ-poll thread: submission by `io_uring_enter` from the owner.
-    Plain,
-    /// The first ring of a group: SQ-poll thread and io-wq pinned to `cpu`.
-    Primary { cpu: usize, group: u64 },
-    /// Shares the SQ-poll thread and io-wq of the ring whose fd is `to`.
-    Attached { cpu: usize, group: u64, to: RawFd },
-}
-
-impl Placement {
-    pub(crate) fn cpu(&self) -> Option<usize> {
-        match self {
-            Placement::Plain => None,
-            Placement::Primary { cpu, .. } | Placement::Attached { cpu, .. } => Some(*cpu),
-        }
-    }
-
-    pub(crate) fn group(&self) -> Option<u64> {
-        match self {
-            Placement::Plain => None,
-            Placement::Primary { group, .. } | Placement::Attached { group, .. } => Some(*group),
-        }
-    }
-}
+use super::params::RingParams;
+use super::placement::Placement;
+use super::ring::Ring;
+use crate::sync::Mutex;
 
 /// The groups of one runtime.
 pub(crate) struct WorkerGroups {
@@ -81,10 +55,14 @@ impl WorkerGroups {
     }
 
     /// Creates the next ring of the runtime `handle` in its group.
-    pub(crate) fn create_ring(&self, handle: &Handle, config: &Config) -> io::Result<Arc<Ring>> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn create_ring(
+        &self,
+        handle: &Handle,
+        params: &RingParams,
+    ) -> io::Result<Arc<Ring>> {
+        let mut state = self.state.lock();
         if state.refused {
-            return Ring::new(config, Placement::Plain).map(Arc::new);
+            return Ring::new(params, Placement::Plain).map(Arc::new);
         }
         if state.count == 0 {
             let threads = handle.metrics().num_workers().max(1);
@@ -110,18 +88,18 @@ impl WorkerGroups {
                     to: member.ring_fd(),
                 };
                 // `member` is alive (held here), so its fd is valid.
-                Ring::new(config, placement).or_else(|e| {
+                Ring::new(params, placement).or_else(|e| {
                     tracing::warn!(
-                        target: "shardio::runtime",
+                        target: "shardio::driver",
                         error = %e,
                         cpu,
                         "attaching a ring to its async-worker group failed; it gets its own SQ-poll thread"
                     );
-                    Ring::new(config, Placement::Primary { cpu, group: group.id })
+                    Ring::new(params, Placement::Primary { cpu, group: group.id })
                 })
             }
             None => Ring::new(
-                config,
+                params,
                 Placement::Primary {
                     cpu,
                     group: group.id,
@@ -137,14 +115,14 @@ impl WorkerGroups {
             Err(e) => {
                 state.refused = true;
                 tracing::warn!(
-                    target: "shardio::runtime",
+                    target: "shardio::driver",
                     error = %e,
                     cpuset = %self.cpus,
                     "the kernel refused an SQ-poll ring on the async-worker cores; shardio uses \
                      plain rings (kernel work stays on the application cores). SQPOLL needs \
                      Linux 5.11+ (or CAP_SYS_NICE before it) and SQ_AFF a CPU this process may use"
                 );
-                Ring::new(config, Placement::Plain).map(Arc::new)
+                Ring::new(params, Placement::Plain).map(Arc::new)
             }
         }
     }

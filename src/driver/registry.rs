@@ -1,10 +1,10 @@
-//! Which `Config` belongs to which Tokio runtime.
+//! Which ring settings belong to which Tokio runtime.
 //!
-//! A configuration reaches a runtime through the hooks installed by
-//! `BuilderExt::shardio`; the first hook that runs inside the runtime binds the
-//! configuration to the runtime's id. A thread that is not a runtime worker
+//! Settings reach a runtime through the hooks installed by
+//! `BuilderExt::shardio`; the first hook that runs inside the runtime binds
+//! them to the runtime's id. A thread that is not a runtime worker
 //! (the one calling `block_on`) may need a ring before any hook ran; it then
-//! claims the configuration most recently attached to a builder on this same
+//! claims the settings most recently attached to a builder on this same
 //! thread that is not bound yet, which is the runtime it built.
 
 use std::cell::RefCell;
@@ -12,40 +12,39 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::runtime::{Handle, Id};
 
-use super::config::Config;
+use super::cpuset::CpuSet;
 use super::groups::WorkerGroups;
+use super::params::RingParams;
 
-/// The state shared by one configured runtime's hooks.
-pub(crate) struct RuntimeShared {
-    pub(crate) config: Config,
-    /// Present when the config names async-worker cores.
+/// How the rings of one configured runtime are made.
+pub(crate) struct RuntimeRings {
+    pub(crate) params: RingParams,
+    /// Every operation of the runtime takes the fallback path.
+    pub(crate) force_fallback: bool,
+    /// Present when async-worker cores were configured.
     pub(crate) groups: Option<WorkerGroups>,
-    /// Present when the config sets a stall threshold.
-    #[cfg(tokio_unstable)]
-    pub(crate) stall: Option<Arc<crate::stall::StallDetector>>,
     bound: OnceLock<Id>,
 }
 
-static BOUND: Mutex<Vec<(Id, Weak<RuntimeShared>)>> = Mutex::new(Vec::new());
+static BOUND: Mutex<Vec<(Id, Weak<RuntimeRings>)>> = Mutex::new(Vec::new());
 
 thread_local! {
-    /// Configurations attached to builders on this thread, not yet bound.
-    static PENDING: RefCell<Vec<Weak<RuntimeShared>>> = const { RefCell::new(Vec::new()) };
+    /// Settings attached to builders on this thread, not yet bound.
+    static PENDING: RefCell<Vec<Weak<RuntimeRings>>> = const { RefCell::new(Vec::new()) };
 }
 
-impl RuntimeShared {
-    /// Wraps `config` and records it as pending on the calling thread.
-    pub(crate) fn attach(config: Config) -> Arc<RuntimeShared> {
-        let groups = config.async_workers.clone().map(WorkerGroups::new);
-        #[cfg(tokio_unstable)]
-        let stall = config
-            .stall_threshold
-            .map(|t| crate::stall::StallDetector::new(t, config.stall_reports_per_minute));
-        let shared = Arc::new(RuntimeShared {
-            config,
-            groups,
-            #[cfg(tokio_unstable)]
-            stall,
+impl RuntimeRings {
+    /// Settings for a runtime's rings, recorded as pending on the calling
+    /// thread (the one building the runtime).
+    pub(crate) fn attach(
+        params: RingParams,
+        force_fallback: bool,
+        async_workers: Option<CpuSet>,
+    ) -> Arc<RuntimeRings> {
+        let shared = Arc::new(RuntimeRings {
+            params,
+            force_fallback,
+            groups: async_workers.map(WorkerGroups::new),
             bound: OnceLock::new(),
         });
         let _ = PENDING.try_with(|p| {
@@ -56,7 +55,7 @@ impl RuntimeShared {
         shared
     }
 
-    /// Binds this configuration to the runtime the calling thread is in.
+    /// Binds these settings to the runtime the calling thread is in.
     /// Cheap after the first call.
     pub(crate) fn bind_current(self: &Arc<Self>) {
         if self.bound.get().is_some() {
@@ -68,7 +67,7 @@ impl RuntimeShared {
     }
 }
 
-fn bind(shared: &Arc<RuntimeShared>, id: Id) {
+fn bind(shared: &Arc<RuntimeRings>, id: Id) {
     let mut table = BOUND.lock().unwrap_or_else(|e| e.into_inner());
     table.retain(|(_, w)| w.strong_count() > 0);
     if !table.iter().any(|(bound, _)| *bound == id) && shared.bound.set(id).is_ok() {
@@ -76,8 +75,8 @@ fn bind(shared: &Arc<RuntimeShared>, id: Id) {
     }
 }
 
-/// The configuration of runtime `id`, if it was built with shardio.
-pub(crate) fn lookup(id: Id) -> Option<Arc<RuntimeShared>> {
+/// The settings of runtime `id`, if it was built with shardio.
+pub(crate) fn lookup(id: Id) -> Option<Arc<RuntimeRings>> {
     {
         let table = BOUND.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(shared) = table

@@ -1,5 +1,6 @@
 //! The per-thread table of rings: one ring per (thread, runtime), created on
-//! the thread's first operation in that runtime.
+//! the thread's first operation in that runtime, or the fallback path where
+//! io_uring cannot be used; and the per-thread batching of submissions.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -8,10 +9,14 @@ use std::sync::{Arc, Weak};
 
 use tokio::runtime::{Handle, Id};
 
-use super::config::Config;
-use super::groups::{Placement, WorkerGroups};
-use super::registry;
-use crate::driver::{FallbackReason, Ring, global_fallback, spawn_reaper};
+use super::fallback::FallbackReason;
+use super::groups::WorkerGroups;
+use super::params::RingParams;
+use super::placement::Placement;
+use super::probe::global_fallback;
+use super::reaper::spawn_reaper;
+use super::ring::Ring;
+use super::{live, registry};
 
 /// Where the current thread's operations go.
 pub(crate) enum Driver {
@@ -100,7 +105,7 @@ pub(crate) fn current() -> io::Result<Driver> {
         Ok(None) => create(&handle, id),
         // The thread is exiting and its table is gone: use a ring of its own
         // for this operation, unregistered; its reaper owns it.
-        Err(_) => match new_ring(&handle, &Config::default(), None) {
+        Err(_) => match new_ring(&handle, &RingParams::default(), None) {
             Ok(ring) => Ok(Driver::Ring(ring)),
             Err(NewRingError::Setup(_)) => Ok(Driver::Fallback),
             Err(NewRingError::NoReactor(e)) => Err(e),
@@ -109,23 +114,24 @@ pub(crate) fn current() -> io::Result<Driver> {
 }
 
 fn create(handle: &Handle, id: Id) -> io::Result<Driver> {
-    let shared = registry::lookup(id);
-    let default_config;
-    let config = match &shared {
-        Some(shared) => &shared.config,
+    let settings = registry::lookup(id);
+    let default_params;
+    let params = match &settings {
+        Some(settings) => &settings.params,
         None => {
-            default_config = Config::default();
-            &default_config
+            default_params = RingParams::default();
+            &default_params
         }
     };
-    let groups = shared.as_ref().and_then(|s| s.groups.as_ref());
-    let (entry, driver) = if config.force_fallback {
+    let groups = settings.as_ref().and_then(|s| s.groups.as_ref());
+    let force_fallback = settings.as_ref().is_some_and(|s| s.force_fallback);
+    let (entry, driver) = if force_fallback {
         if !FORCED_BY_CONFIG.swap(true, Ordering::Relaxed) {
             FallbackReason::ForcedByConfig.warn_once();
         }
         (Entry::Fallback, Driver::Fallback)
     } else {
-        match new_ring(handle, config, groups) {
+        match new_ring(handle, params, groups) {
             Ok(ring) => (Entry::Ring(Arc::downgrade(&ring)), Driver::Ring(ring)),
             Err(NewRingError::NoReactor(e)) => return Err(e),
             Err(NewRingError::Setup(e)) => {
@@ -148,15 +154,15 @@ enum NewRingError {
 
 fn new_ring(
     handle: &Handle,
-    config: &Config,
+    params: &RingParams,
     groups: Option<&WorkerGroups>,
 ) -> Result<Arc<Ring>, NewRingError> {
     let ring = match groups {
-        Some(groups) => groups.create_ring(handle, config),
-        None => Ring::new(config, Placement::Plain).map(Arc::new),
+        Some(groups) => groups.create_ring(handle, params),
+        None => Ring::new(params, Placement::Plain).map(Arc::new),
     }
     .map_err(NewRingError::Setup)?;
-    crate::metrics::register_ring(&ring);
+    live::register(&ring);
     spawn_reaper(handle, &ring).map_err(NewRingError::NoReactor)?;
     tracing::debug!(
         target: "shardio::driver",

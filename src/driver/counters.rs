@@ -1,0 +1,102 @@
+//! The driver's process-wide counters, bumped by rings and operations and
+//! read by `metrics()`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// The counters behind `Metrics`.
+pub(crate) struct Counters {
+    rings_alive: AtomicU64,
+    rings_created: AtomicU64,
+    ops_submitted: AtomicU64,
+    ops_completed: AtomicU64,
+    ops_cancelled: AtomicU64,
+    ops_fallback: AtomicU64,
+    reads_inline: AtomicU64,
+    ops_registered_buf: AtomicU64,
+    enter_calls: AtomicU64,
+    cq_overflows: AtomicU64,
+}
+
+/// The counters' values at one moment (each read on its own: counters that
+/// move meanwhile may be one operation apart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CounterValues {
+    pub(crate) rings_alive: u64,
+    pub(crate) rings_created: u64,
+    pub(crate) ops_submitted: u64,
+    pub(crate) ops_completed: u64,
+    pub(crate) ops_cancelled: u64,
+    pub(crate) ops_fallback: u64,
+    pub(crate) reads_inline: u64,
+    pub(crate) ops_registered_buf: u64,
+    pub(crate) enter_calls: u64,
+    pub(crate) cq_overflows: u64,
+}
+
+static COUNTERS: Counters = Counters {
+    rings_alive: AtomicU64::new(0),
+    rings_created: AtomicU64::new(0),
+    ops_submitted: AtomicU64::new(0),
+    ops_completed: AtomicU64::new(0),
+    ops_cancelled: AtomicU64::new(0),
+    ops_fallback: AtomicU64::new(0),
+    reads_inline: AtomicU64::new(0),
+    ops_registered_buf: AtomicU64::new(0),
+    enter_calls: AtomicU64::new(0),
+    cq_overflows: AtomicU64::new(0),
+};
+
+/// The process's counters.
+pub(crate) fn counters() -> &'static Counters {
+    &COUNTERS
+}
+
+impl Counters {
+    pub(crate) fn ring_created(&self) {
+        self.rings_created.fetch_add(1, Relaxed);
+        self.rings_alive.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn ring_dropped(&self) {
+        self.rings_alive.fetch_sub(1, Relaxed);
+    }
+    pub(crate) fn op_submitted(&self) {
+        self.ops_submitted.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn op_completed(&self) {
+        self.ops_completed.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn op_cancelled(&self) {
+        self.ops_cancelled.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn op_fallback(&self) {
+        self.ops_fallback.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn read_inline(&self) {
+        self.reads_inline.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn op_registered_buf(&self) {
+        self.ops_registered_buf.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn enter(&self) {
+        self.enter_calls.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn cq_overflow(&self) {
+        self.cq_overflows.fetch_add(1, Relaxed);
+    }
+
+    /// Reads every counter.
+    pub(crate) fn values(&self) -> CounterValues {
+        CounterValues {
+            rings_alive: self.rings_alive.load(Relaxed),
+            rings_created: self.rings_created.load(Relaxed),
+            ops_submitted: self.ops_submitted.load(Relaxed),
+            ops_completed: self.ops_completed.load(Relaxed),
+            ops_cancelled: self.ops_cancelled.load(Relaxed),
+            ops_fallback: self.ops_fallback.load(Relaxed),
+            reads_inline: self.reads_inline.load(Relaxed),
+            ops_registered_buf: self.ops_registered_buf.load(Relaxed),
+            enter_calls: self.enter_calls.load(Relaxed),
+            cq_overflows: self.cq_overflows.load(Relaxed),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The hand-off between a ring and its reaper task: work requests (a
+//! deferred submission, wakers to deliver) and the queue of tasks to wake.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Waker};
+
+use super::wakers::{give_scratch, set_waker, take_scratch};
+use crate::sync::Mutex;
+
+/// Tasks the reaper wakes before letting the worker run them.
+const WAKE_BATCH: usize = 64;
+
+/// What a ring and its reaper task tell each other.
+///
+/// The ring asks for work (a deferred submission, or wakers to deliver) by
+/// setting `work_requested` and waking the reaper if it waits; the reaper
+/// clears the flag when it takes the work. While the reaper is busy,
+/// requests only set the flag, which it checks before it waits again, so no
+/// request is lost and a busy reaper is not woken twice.
+#[derive(Default)]
+pub(crate) struct Handshake {
+    /// Work was asked of the reaper task.
+    work_requested: AtomicBool,
+    state: Mutex<ReaperState>,
+}
+
+/// What the ring knows of its reaper task.
+#[derive(Default)]
+struct ReaperState {
+    /// The reaper task exists; otherwise wakers are delivered at once.
+    alive: bool,
+    /// Set while the reaper waits for work; taken to wake it.
+    waiting: Option<Waker>,
+    /// Tasks whose operations completed, to wake from the reaper task. Tokio
+    /// queues a task woken from a worker's task on that worker's local run
+    /// queue (256 entries) and spills the rest to the global queue, which a
+    /// busy worker drains one task per 61 polls: waking hundreds at once
+    /// starves the spilled ones. The reaper wakes them in bounded batches.
+    wakes: VecDeque<Waker>,
+}
+
+impl Handshake {
+    /// Ring side: asks the reaper for work. Returns true when there is no
+    /// reaper, so the caller must do the work itself now.
+    pub(crate) fn request_work(&self) -> bool {
+        if self.work_requested.swap(true, Ordering::AcqRel) {
+            return false; // already requested; the reaper will see it
+        }
+        let (alive, waiting) = {
+            let mut state = self.state.lock();
+            (state.alive, state.waiting.take())
+        };
+        if let Some(waker) = waiting {
+            waker.wake();
+            false
+        } else if !alive {
+            self.work_requested.store(false, Ordering::Release);
+            true
+        } else {
+            // Alive but busy: it checks the flag before it waits again.
+            false
+        }
+    }
+
+    /// Ring side: hands the wakers of completed operations to the reaper,
+    /// or wakes them at once when there is none. Leaves `wakers` empty.
+    pub(crate) fn deliver(&self, wakers: &mut Vec<Waker>) {
+        if wakers.is_empty() {
+            return;
+        }
+        let alive = {
+            let mut state = self.state.lock();
+            if state.alive {
+                state.wakes.extend(wakers.drain(..));
+            }
+            state.alive
+        };
+        if !alive {
+            wakers.drain(..).for_each(Waker::wake);
+        } else if !self.work_requested.swap(true, Ordering::AcqRel) {
+            let waiting = self.state.lock().waiting.take();
+            if let Some(waker) = waiting {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Reaper side: true if work was requested; otherwise registers `cx` to
+    /// be woken by the next request.
+    pub(crate) fn poll_work_request(&self, cx: &Context<'_>) -> bool {
+        if self.work_requested.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        {
+            let mut state = self.state.lock();
+            state.alive = true;
+            set_waker(&mut state.waiting, cx);
+        }
+        // A request that came in before the waker was registered.
+        self.work_requested.swap(false, Ordering::AcqRel)
+    }
+
+    /// Reaper side: it stops waiting and works; requests now only set the flag.
+    pub(crate) fn reaper_busy(&self) {
+        self.state.lock().waiting = None;
+    }
+
+    /// Reaper side: wakes the next batch of tasks whose operations completed;
+    /// returns how many, and whether more are left.
+    pub(crate) fn wake_batch(&self) -> (usize, bool) {
+        let mut batch = take_scratch();
+        let more = {
+            let mut state = self.state.lock();
+            let n = state.wakes.len().min(WAKE_BATCH);
+            batch.extend(state.wakes.drain(..n));
+            !state.wakes.is_empty()
+        };
+        let n = batch.len();
+        batch.drain(..).for_each(Waker::wake);
+        give_scratch(batch);
+        (n, more)
+    }
+
+    /// The reaper task ended: wakes every task still queued for delivery,
+    /// and from now on requests are served at once. Returns true when a
+    /// request was pending, which the caller must now serve itself.
+    pub(crate) fn reaper_gone(&self) -> bool {
+        let state = std::mem::take(&mut *self.state.lock());
+        state.wakes.into_iter().for_each(Waker::wake);
+        self.work_requested.swap(false, Ordering::AcqRel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    use super::{Handshake, WAKE_BATCH};
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(Arc::clone(&count));
+        (count, waker)
+    }
+
+    #[test]
+    fn without_a_reaper_the_requester_does_the_work_and_wakers_fire_at_once() {
+        let handshake = Handshake::default();
+        assert!(handshake.request_work(), "no reaper: do it yourself");
+        assert!(handshake.request_work(), "and again: nothing was left set");
+        let (count, waker) = counting();
+        let mut wakers = vec![waker.clone(), waker];
+        handshake.deliver(&mut wakers);
+        assert!(wakers.is_empty());
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_waiting_reaper_is_woken_once_and_sees_the_request() {
+        let handshake = Handshake::default();
+        let (reaper, waker) = counting();
+        let cx = Context::from_waker(&waker);
+        assert!(!handshake.poll_work_request(&cx), "nothing asked yet");
+        assert!(!handshake.request_work(), "the reaper will do it");
+        assert!(!handshake.request_work(), "already requested");
+        assert_eq!(reaper.0.load(Ordering::SeqCst), 1, "woken once");
+        assert!(handshake.poll_work_request(&cx), "the request is seen");
+        assert!(!handshake.poll_work_request(&cx), "and taken");
+    }
+
+    #[test]
+    fn a_request_while_the_reaper_is_busy_is_not_lost() {
+        let handshake = Handshake::default();
+        let (reaper, waker) = counting();
+        let cx = Context::from_waker(&waker);
+        assert!(!handshake.poll_work_request(&cx));
+        handshake.reaper_busy();
+        assert!(!handshake.request_work());
+        assert_eq!(
+            reaper.0.load(Ordering::SeqCst),
+            0,
+            "a busy reaper is not woken"
+        );
+        assert!(
+            handshake.poll_work_request(&cx),
+            "seen before it waits again"
+        );
+    }
+
+    #[test]
+    fn delivered_wakers_go_out_in_batches_and_all_go_when_the_reaper_ends() {
+        let handshake = Handshake::default();
+        let (reaper, reaper_waker) = counting();
+        let cx = Context::from_waker(&reaper_waker);
+        assert!(!handshake.poll_work_request(&cx));
+        let (tasks, task_waker) = counting();
+        let mut wakers = vec![task_waker; WAKE_BATCH * 2 + 5];
+        handshake.deliver(&mut wakers);
+        assert_eq!(tasks.0.load(Ordering::SeqCst), 0, "queued for the reaper");
+        assert_eq!(reaper.0.load(Ordering::SeqCst), 1, "which was woken");
+        assert_eq!(handshake.wake_batch(), (WAKE_BATCH, true));
+        assert_eq!(tasks.0.load(Ordering::SeqCst), WAKE_BATCH);
+        assert!(handshake.reaper_gone(), "the delivery request was pending");
+        assert_eq!(tasks.0.load(Ordering::SeqCst), WAKE_BATCH * 2 + 5);
+        assert!(handshake.request_work(), "no reaper any more");
+    }
+}

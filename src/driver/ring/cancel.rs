@@ -1,0 +1,131 @@
+//! Dropped operations: cancelling or detaching one, and cancelling and
+//! draining everything when the ring goes away.
+
+use std::time::{Duration, Instant};
+
+use io_uring::{opcode, types};
+
+use super::reap::Reaped;
+use super::{CANCEL_TAG, Inner, Ring};
+use crate::driver::counters::counters;
+use crate::driver::slab::{Lifecycle, Orphan, Slab};
+
+/// How long dropping a ring waits for cancelled operations before leaking
+/// their buffers rather than freeing memory the kernel may still write.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
+
+impl Ring {
+    /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
+    /// until the kernel is done, and ask the kernel to cancel the operation.
+    /// With `flush_now` false the cancel request waits for the next flush.
+    pub(crate) fn cancel(&self, index: usize, data: Box<dyn Orphan>, flush_now: bool) {
+        self.orphan(index, data, true, flush_now);
+    }
+
+    /// The op in `index` was dropped but should run to completion (e.g. a
+    /// send whose bytes the caller was told were written): keep `data` alive
+    /// until its CQE, without cancelling.
+    pub(crate) fn detach(&self, index: usize, data: Box<dyn Orphan>) {
+        self.orphan(index, data, false, false);
+    }
+
+    fn orphan(&self, index: usize, mut data: Box<dyn Orphan>, cancel: bool, flush_now: bool) {
+        let mut reaped = Reaped::default();
+        {
+            let mut inner = self.lock();
+            inner.reap(&mut reaped);
+            // Results that arrived but were never taken go to the orphan.
+            match inner.slab.get_mut(index) {
+                Some(Lifecycle::Completed(cqe)) => {
+                    data.cqe(*cqe);
+                    reaped.release_buffer(*cqe);
+                }
+                Some(Lifecycle::Streaming { queue, .. }) => {
+                    for cqe in queue.drain(..) {
+                        data.cqe(cqe);
+                        reaped.release_buffer(cqe);
+                    }
+                }
+                _ => {}
+            }
+            match inner.slab.get_mut(index) {
+                Some(Lifecycle::Completed(_))
+                | Some(Lifecycle::Streaming { finished: true, .. }) => {
+                    inner.slab.remove(index);
+                    reaped.dropped.push(data);
+                }
+                Some(slot) if !cancel => *slot = Lifecycle::Ignored(data),
+                Some(slot) => {
+                    *slot = Lifecycle::Ignored(data);
+                    counters().op_cancelled();
+                    let cancel = opcode::AsyncCancel::new(index as u64)
+                        .build()
+                        .user_data(CANCEL_TAG);
+                    inner.push_sqe(cancel);
+                    if flush_now {
+                        inner.flush(&mut reaped);
+                    }
+                }
+                None => unreachable!("cancel of a free slot"),
+            }
+        }
+        reaped.finish(self);
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        if inner.slab.len() > 0 && !inner.cancel_all_and_drain() {
+            // The kernel may still receive into these buffers.
+            if let Some(Some(bufs)) = self.bufs.take() {
+                bufs.leak();
+            }
+        }
+        counters().ring_dropped();
+    }
+}
+
+impl Inner {
+    /// Shutdown: cancels every operation still known to the kernel and waits
+    /// (bounded) for their last CQEs. What does not arrive in time is leaked,
+    /// never freed: the kernel may still write into it. True if all arrived.
+    fn cancel_all_and_drain(&mut self) -> bool {
+        let pending: Vec<usize> = self.slab.occupied().collect();
+        for index in pending {
+            let cancel = opcode::AsyncCancel::new(index as u64)
+                .build()
+                .user_data(CANCEL_TAG);
+            self.push_sqe(cancel);
+        }
+        let deadline = Instant::now() + DRAIN_DEADLINE;
+        let mut reaped = Reaped::default();
+        while self.slab.len() > 0 {
+            self.flush(&mut reaped);
+            self.reap(&mut reaped);
+            let now = Instant::now();
+            if self.slab.len() == 0 || now >= deadline {
+                break;
+            }
+            let wait = types::Timespec::from((deadline - now).min(Duration::from_millis(20)));
+            let args = types::SubmitArgs::new().timespec(&wait);
+            counters().enter();
+            // ETIME (timeout) and EINTR are expected; the loop re-checks.
+            let _ = self.uring.submitter().submit_with_args(1, &args);
+        }
+        // The tasks these wakers belong to are being torn down.
+        drop(reaped.wakers);
+        drop(reaped.dropped);
+        if self.slab.len() > 0 {
+            tracing::warn!(
+                target: "shardio::driver",
+                in_flight = self.slab.len(),
+                "ring dropped with operations the kernel did not finish within {DRAIN_DEADLINE:?}; \
+                 their buffers are leaked rather than freed while the kernel may write to them"
+            );
+            std::mem::forget(std::mem::replace(&mut self.slab, Slab::new()));
+            return false;
+        }
+        true
+    }
+}

@@ -1,0 +1,41 @@
+//! Synchronization primitives shared by every layer.
+
+use std::fmt;
+use std::sync::{self, MutexGuard};
+
+/// A mutex whose `lock` ignores poisoning.
+///
+/// shardio's critical sections keep their data consistent at every step
+/// (a slab slot, a queue, a waker), so a panic in another thread while it
+/// held the lock leaves nothing half-written: the data stays usable, and
+/// surfacing the poison would only turn one panic into many. (Tokio wraps
+/// `std::sync::Mutex` the same way.)
+pub(crate) struct Mutex<T: ?Sized>(sync::Mutex<T>);
+
+impl<T> Mutex<T> {
+    pub(crate) const fn new(value: T) -> Mutex<T> {
+        Mutex(sync::Mutex::new(value))
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
