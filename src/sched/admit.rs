@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::class::ClassInner;
-use super::device::{Device, Dir, Hold, Permit, Waiter, now_ns};
+use super::clock::now_ns;
+use super::device::{Device, Hold, Permit, Waiter};
+use super::dir::Dir;
+use super::timer;
 use super::token_bucket::TokenBucket;
 
 /// Resolves to a [`Permit`] when the device dispatches the request. Queued
@@ -90,7 +93,7 @@ impl Future for Admit {
                         if *armed == 0 || at < *armed || now >= *armed {
                             *armed = at;
                             let waker = cx.waker().clone();
-                            super::timer::wake_at(at, move || waker.wake());
+                            timer::wake_at(at, move || waker.wake());
                         }
                         return Poll::Pending;
                     }

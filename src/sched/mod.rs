@@ -50,11 +50,14 @@
 
 // The fair queue's `cost` and the bucket's are in device nanoseconds.
 
+mod active;
 mod admit;
 mod class;
+mod clock;
 mod cost;
 mod current;
 pub(crate) mod device;
+mod dir;
 pub(crate) mod fair_queue;
 pub mod properties;
 mod registry;
@@ -69,6 +72,7 @@ pub use properties::{DiskProperties, IoProperties, NetProperties};
 
 pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;
-pub(crate) use device::{Dir, Hold, Permit};
+pub(crate) use device::{Hold, Permit};
+pub(crate) use dir::Dir;
 pub(crate) use registry::{DEFAULT_INFLIGHT_CAP, DEFAULT_LATENCY_GOAL, install};
 pub(crate) use target::Target;
