@@ -59,7 +59,7 @@ mod current;
 pub(crate) mod device;
 mod dir;
 pub(crate) mod fair_queue;
-pub mod properties;
+mod properties;
 mod registry;
 pub(crate) mod split;
 mod target;

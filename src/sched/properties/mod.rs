@@ -105,6 +105,7 @@ mod write;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct IoProperties {
     /// The disks, in file order.
     pub disks: Vec<DiskProperties>,
@@ -115,6 +116,7 @@ pub struct IoProperties {
 /// What one disk can do: one entry of the `disks` list of an io_properties
 /// file (see [`IoProperties`] for the format).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DiskProperties {
     /// The mount points the disk serves (absolute paths), from
     /// `mountpoint: /x` or `mountpoints: [/x, /y]`.
@@ -144,6 +146,7 @@ pub struct DiskProperties {
 /// What the network can do: the `network` section of an io_properties file
 /// (see [`IoProperties`] for the format).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NetProperties {
     /// Transmit operations per second.
     pub tx_ops: f64,
@@ -163,7 +166,16 @@ impl DiskProperties {
     /// lengths.
     ///
     /// The values are not checked here; [`IoProperties::from_yaml`] checks
-    /// the ones it reads.
+    /// the ones it reads. Set the other fields on the result:
+    ///
+    /// ```
+    /// use shardio::sched::DiskProperties;
+    ///
+    /// let mut disk = DiskProperties::new("/var/lib/data", 62800.0, 1.2e9, 40000.0, 5e8);
+    /// disk.mountpoints.push("/var/log".into());
+    /// disk.rate_factor = 0.9;
+    /// disk.duplex = true;
+    /// ```
     pub fn new(
         mountpoint: impl Into<PathBuf>,
         read_iops: f64,
@@ -190,7 +202,7 @@ impl NetProperties {
     /// rate factor 1.
     ///
     /// The values are not checked here; [`IoProperties::from_yaml`] checks
-    /// the ones it reads.
+    /// the ones it reads. Set `rate_factor` on the result to change it.
     pub fn new(tx_ops: f64, tx_bandwidth: f64, rx_ops: f64, rx_bandwidth: f64) -> NetProperties {
         NetProperties {
             tx_ops,
