@@ -68,7 +68,7 @@ pub(crate) mod token_bucket;
 
 pub use class::{ClassStats, DEFAULT_SHARES, PriorityClass};
 pub use current::Scoped;
-pub use properties::{DiskProperties, IoProperties, NetProperties};
+pub use properties::{DiskProperties, IoProperties, NetProperties, parse_size};
 
 pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;

@@ -16,6 +16,8 @@ mod parse;
 mod tests;
 mod write;
 
+pub use number::parse_size;
+
 /// What the disks and the network of a machine can do: the contents of an
 /// io_properties file.
 ///
@@ -49,7 +51,8 @@ mod write;
 /// YAML integer or float, or as a string with a suffix that multiplies it by
 /// a power of 1024, as Seastar's parser does: `k` or `K` = 1024, `M` = 1024²,
 /// `G` = 1024³, `T` = 1024⁴ (so `1.2G` is 1288490188.8 bytes per second,
-/// not 1.2·10⁹). Rates must be finite and greater than 0, `rate_factor` in
+/// not 1.2·10⁹; lowercase `m`, `g`, `t` are errors). [`parse_size`] reads
+/// such a string. Rates must be finite and greater than 0, `rate_factor` in
 /// (0, 1000], saturation lengths whole numbers of at least 1 byte.
 ///
 /// # Keys

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
 
-use super::number::{parse_suffixed, split_suffix};
+use super::number::{parse_size, split_suffix};
 use super::{DiskProperties, IoProperties, NetProperties};
 
 impl IoProperties {
@@ -238,8 +238,8 @@ fn number(node: &MarkedYaml<'_>, key: &str, hint: &str) -> io::Result<f64> {
     let value = match data_of(node) {
         YamlData::Value(Scalar::Integer(i)) => Some(*i as f64),
         YamlData::Value(Scalar::FloatingPoint(f)) => Some(f.into_inner()),
-        YamlData::Value(Scalar::String(s)) => parse_suffixed(s),
-        YamlData::Representation(s, _, _) => parse_suffixed(s),
+        YamlData::Value(Scalar::String(s)) => parse_size(s),
+        YamlData::Representation(s, _, _) => parse_size(s),
         _ => None,
     };
     let value = value.ok_or_else(|| value_error(node, key, "is not a number", hint))?;
@@ -311,7 +311,7 @@ fn parse_length(
             None => Err(value_error(node, key, "is too large", LENGTH_HINT)),
         };
     }
-    match parse_suffixed(text) {
+    match parse_size(text) {
         Some(value) => from_float(value),
         None => Err(value_error(node, key, "is not a number", LENGTH_HINT)),
     }
