@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
+use shardio::sched::parse_size;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Kind {
@@ -38,16 +39,12 @@ fn scalar_text(node: &Yaml<'_>) -> Option<String> {
     }
 }
 
-fn size(text: &str) -> Option<f64> {
-    let t = text.trim();
-    let (num, mult) = match t.char_indices().last()? {
-        (i, 'k' | 'K') => (&t[..i], 1024.0),
-        (i, 'm' | 'M') => (&t[..i], 1024.0 * 1024.0),
-        (i, 'g' | 'G') => (&t[..i], 1024.0 * 1024.0 * 1024.0),
-        _ => (t, 1.0),
-    };
-    let v: f64 = num.trim().parse().ok()?;
-    (v.is_finite() && v > 0.0).then_some(v * mult)
+/// A number greater than 0, written as io_properties numbers are: with
+/// an optional binary suffix `k`/`K`, `M`, `G` or `T`
+/// ([`shardio::sched::parse_size`], so both read `1G` alike; lowercase
+/// `m`, `g` are not suffixes).
+fn positive(text: &str) -> Option<f64> {
+    parse_size(text).filter(|v| v.is_finite() && *v > 0.0)
 }
 
 pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
@@ -61,6 +58,12 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
         let get = |key: &str| node.as_mapping_get(key).and_then(scalar_text);
         let name = get("name").ok_or(format!("job {}: `name` is missing", i + 1))?;
         let bad = |key: &str, v: &str| format!("job {name}: `{key}: {v}` is not valid");
+        let bad_number = |key: &str, v: &str| {
+            format!(
+                "job {name}: `{key}: {v}` is not valid (expected a number greater than 0, \
+                 optionally with a binary suffix k, M, G or T)"
+            )
+        };
         let kind = match get("type").as_deref() {
             Some("randread") => Kind::RandRead,
             Some("seqread") => Kind::SeqRead,
@@ -74,7 +77,7 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
         };
         let num = |key: &str, default: f64| -> Result<f64, String> {
             match get(key) {
-                Some(v) => size(&v).ok_or_else(|| bad(key, &v)),
+                Some(v) => positive(&v).ok_or_else(|| bad_number(key, &v)),
                 None => Ok(default),
             }
         };
@@ -84,14 +87,14 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
             parallelism: num("parallelism", 1.0)? as usize,
             request_size: num("request_size", 4096.0)? as usize,
             rps: get("rps")
-                .map(|v| size(&v).ok_or_else(|| bad("rps", &v)))
+                .map(|v| positive(&v).ok_or_else(|| bad_number("rps", &v)))
                 .transpose()?,
             data_size: num("data_size", 256.0 * 1024.0 * 1024.0)? as u64,
             duration: get("duration")
                 .map(|v| {
-                    size(&v)
+                    positive(&v)
                         .map(Duration::from_secs_f64)
-                        .ok_or_else(|| bad("duration", &v))
+                        .ok_or_else(|| bad_number("duration", &v))
                 })
                 .transpose()?,
             kind,

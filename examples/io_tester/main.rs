@@ -17,11 +17,15 @@
 //!   class: interactive     # the priority class (jobs may share one)
 //!   shares: 1000           # the class's shares (the first job naming the class sets them)
 //!   parallelism: 4         # concurrent requests (tasks)
-//!   request_size: 4k       # bytes per request (k/M/G suffixes, binary)
+//!   request_size: 4k       # bytes per request (suffixes k/K, M, G, T: binary)
 //!   rps: 2000              # optional: requests per second for the whole job
 //!   data_size: 1G          # the job's file size (disk jobs)
 //!   duration: 10           # optional: seconds (default: --duration)
 //! ```
+//!
+//! Numbers take the suffixes of io_properties files, read by the same
+//! function, [`shardio::sched::parse_size`]: `k` or `K` = 1024, `M` =
+//! 1024², `G` = 1024³, `T` = 1024⁴; lowercase `m`, `g`, `t` are errors.
 //!
 //! Disk jobs use O_DIRECT on `<dir>/io_tester-<name>.dat` (created and
 //! filled first, also for writes so they overwrite allocated blocks; kept
