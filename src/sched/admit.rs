@@ -70,6 +70,18 @@ pub(crate) fn admit(
 }
 
 /// Waits for `admit`'s dispatch, if the scheduler queued the request at all.
+///
+/// # Cancel safety
+///
+/// Dropping the future before it completes drops the `Admit`, which
+/// withdraws the request: the operation is never submitted, and nothing
+/// is left holding room in the device. A request still held by its
+/// class's bandwidth cap never joins the device's queue (the bytes it took
+/// from the cap stay taken); a queued one is marked withdrawn and skipped
+/// when its turn comes (the fair queue still charges its class for it);
+/// one dispatched but not yet collected has its permit completed at once.
+/// The place in the queue is lost: a new call queues behind what arrived
+/// meanwhile.
 pub(crate) async fn dispatched(admit: Option<Admit>) -> Option<Permit> {
     match admit {
         Some(admit) => Some(admit.await),
