@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::class::ClassInner;
-use super::device::{Device, Dir, Hold, Permit, Waiter, now_ns};
+use super::clock::now_ns;
+use super::device::{Device, Hold, Permit, Waiter};
+use super::dir::Dir;
+use super::timer;
 use super::token_bucket::TokenBucket;
 
 /// Resolves to a [`Permit`] when the device dispatches the request. Queued
@@ -67,6 +70,18 @@ pub(crate) fn admit(
 }
 
 /// Waits for `admit`'s dispatch, if the scheduler queued the request at all.
+///
+/// # Cancel safety
+///
+/// Dropping the future before it completes drops the `Admit`, which
+/// withdraws the request: the operation is never submitted, and nothing
+/// is left holding room in the device. A request still held by its
+/// class's bandwidth cap never joins the device's queue (the bytes it took
+/// from the cap stay taken); a queued one is marked withdrawn and skipped
+/// when its turn comes (the fair queue still charges its class for it);
+/// one dispatched but not yet collected has its permit completed at once.
+/// The place in the queue is lost: a new call queues behind what arrived
+/// meanwhile.
 pub(crate) async fn dispatched(admit: Option<Admit>) -> Option<Permit> {
     match admit {
         Some(admit) => Some(admit.await),
@@ -90,7 +105,7 @@ impl Future for Admit {
                         if *armed == 0 || at < *armed || now >= *armed {
                             *armed = at;
                             let waker = cx.waker().clone();
-                            super::timer::wake_at(at, move || waker.wake());
+                            timer::wake_at(at, move || waker.wake());
                         }
                         return Poll::Pending;
                     }

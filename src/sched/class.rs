@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
+use super::active::activate;
+use super::clock::now_ns;
 use super::token_bucket::TokenBucket;
 
 /// The shares of the class that runs unnamed work.
@@ -115,7 +117,7 @@ impl PriorityClass {
     /// the scheduler entirely and cost nothing extra.
     pub fn new(name: impl Into<String>, shares: u32) -> PriorityClass {
         let class = PriorityClass::create(name, shares, NEXT_ID.fetch_add(1, Relaxed));
-        super::device::activate();
+        activate();
         class
     }
 
@@ -168,11 +170,7 @@ impl PriorityClass {
     pub fn set_bandwidth_limit(&self, bytes_per_sec: Option<u64>) {
         let bucket = bytes_per_sec.filter(|&b| b > 0).map(|b| {
             let burst = (b / 100).max(64 * 1024);
-            Arc::new(TokenBucket::new(
-                b as f64 / 1e9,
-                burst,
-                super::device::now_ns(),
-            ))
+            Arc::new(TokenBucket::new(b as f64 / 1e9, burst, now_ns()))
         });
         *self.inner.cap.lock().unwrap_or_else(|e| e.into_inner()) = bucket;
         let mut limit = self.inner.limit.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,7 +1,8 @@
 //! The cost model: what a request costs in device nanoseconds.
 
-use super::device::Dir;
+use super::dir::Dir;
 use super::properties::{DiskProperties, NetProperties};
+use super::split::max_bytes_for;
 
 /// `cost = per_op + bytes × per_byte` nanoseconds of device time, for reads
 /// and writes; with a rate when the figures came from io_properties.
@@ -68,7 +69,7 @@ impl CostModel {
             Dir::Read => self.read,
             Dir::Write => self.write,
         };
-        Some(super::split::max_bytes_for(limit, op.ceil() as u64, byte))
+        Some(max_bytes_for(limit, op.ceil() as u64, byte))
     }
 
     /// Tokens per ns and the bucket's limit, when the model has a rate.

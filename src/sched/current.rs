@@ -1,6 +1,7 @@
 //! The class of the running future: `PriorityClass::scope` and `force`.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -86,6 +87,17 @@ impl<F: Future> Future for Scoped<F> {
     }
 }
 
+impl<F> fmt::Debug for Scoped<F> {
+    /// Shows the class and whether it is forced; the future itself is not
+    /// shown, so `F` need not be `Debug`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scoped")
+            .field("class", &self.class.name)
+            .field("forced", &self.forced)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PriorityClass {
     /// Runs `future` in this class: every file and socket operation it
     /// issues (while it is polled) is scheduled in this class, unless the
@@ -155,5 +167,30 @@ impl PriorityClass {
         PriorityClass {
             inner: resolve(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoped_is_debug_without_a_debug_future() {
+        struct NotDebug;
+        impl Future for NotDebug {
+            type Output = ();
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+                Poll::Ready(())
+            }
+        }
+        let class = PriorityClass::new("dbg", 10);
+        assert_eq!(
+            format!("{:?}", class.scope(NotDebug)),
+            r#"Scoped { class: "dbg", forced: false, .. }"#
+        );
+        assert_eq!(
+            format!("{:?}", class.force(NotDebug)),
+            r#"Scoped { class: "dbg", forced: true, .. }"#
+        );
     }
 }

@@ -8,47 +8,22 @@
 //! workers still split the device by their shares.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use std::task::Waker;
-use std::time::Instant;
 
 use super::class::ClassInner;
+use super::clock::now_ns;
 use super::cost::CostModel;
+use super::dir::Dir;
 use super::fair_queue::{ClassId, FairQueue};
+use super::timer;
 use super::token_bucket::TokenBucket;
 
 /// tau: how far back in time an idle class may claim device time when it
 /// returns (Seastar's 5 ms).
 const TAU_NS: u64 = 5_000_000;
-
-static ACTIVE: AtomicBool = AtomicBool::new(false);
-
-/// Turns the scheduler on: a class was created or a model installed.
-pub(crate) fn activate() {
-    ACTIVE.store(true, Ordering::Release);
-}
-
-/// Whether operations go through the scheduler at all.
-#[inline]
-pub(crate) fn active() -> bool {
-    ACTIVE.load(Ordering::Relaxed)
-}
-
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
-
-/// Nanoseconds on the scheduler's monotonic clock.
-pub(crate) fn now_ns() -> u64 {
-    EPOCH.elapsed().as_nanos() as u64
-}
-
-/// Which way the bytes go, for the cost model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Dir {
-    Read,
-    Write,
-}
 
 /// How long a dispatched request occupies the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,7 +329,7 @@ impl Device {
                     if st.timer_at.is_none_or(|t| t > at) {
                         st.timer_at = Some(at);
                         let me = self.me.clone();
-                        super::timer::wake_at(at, move || {
+                        timer::wake_at(at, move || {
                             if let Some(device) = me.upgrade() {
                                 device.timer_fired(at);
                             }

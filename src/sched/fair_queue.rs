@@ -49,7 +49,6 @@ impl<R> FairQueue<R> {
         self.classes.len() - 1
     }
 
-    /// Changes a class's shares; takes effect at the next dispatch.
     /// Gives the place of a class that is gone (nothing queued) to a new
     /// class with `shares`, starting from the current virtual time.
     pub(crate) fn recycle(&mut self, class: ClassId, shares: u32) {
@@ -60,6 +59,7 @@ impl<R> FairQueue<R> {
         };
     }
 
+    /// Changes a class's shares; takes effect at the next dispatch.
     pub(crate) fn set_shares(&mut self, class: ClassId, shares: u32) {
         self.classes[class].shares = shares.max(1);
     }
@@ -75,8 +75,6 @@ impl<R> FairQueue<R> {
         c.queue.push_back((request, cost));
     }
 
-    /// Takes the next request: from the backlogged class with the least
-    /// accumulated cost.
     /// Adds `cost` to `class`'s account without a request: the post-paid
     /// cost of a completed datagram receive, carried as debt.
     pub(crate) fn charge(&mut self, class: ClassId, cost: u64) {
@@ -86,6 +84,8 @@ impl<R> FairQueue<R> {
             c.accumulated.max(floor) + (cost as f64 / f64::from(c.shares)).max(MIN_CHARGE);
     }
 
+    /// Takes the next request: from the backlogged class with the least
+    /// accumulated cost.
     pub(crate) fn dispatch(&mut self) -> Option<(ClassId, R, u64)> {
         let i = self.next_class()?;
         let c = &mut self.classes[i];

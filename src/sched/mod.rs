@@ -50,13 +50,16 @@
 
 // The fair queue's `cost` and the bucket's are in device nanoseconds.
 
+mod active;
 mod admit;
 mod class;
+mod clock;
 mod cost;
 mod current;
 pub(crate) mod device;
+mod dir;
 pub(crate) mod fair_queue;
-pub mod properties;
+mod properties;
 mod registry;
 pub(crate) mod split;
 mod target;
@@ -65,10 +68,11 @@ pub(crate) mod token_bucket;
 
 pub use class::{ClassStats, DEFAULT_SHARES, PriorityClass};
 pub use current::Scoped;
-pub use properties::{DiskProperties, IoProperties, NetProperties};
+pub use properties::{DiskProperties, IoProperties, NetProperties, parse_size};
 
 pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;
-pub(crate) use device::{Dir, Hold, Permit};
+pub(crate) use device::{Hold, Permit};
+pub(crate) use dir::Dir;
 pub(crate) use registry::{DEFAULT_INFLIGHT_CAP, DEFAULT_LATENCY_GOAL, install};
 pub(crate) use target::Target;

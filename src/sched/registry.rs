@@ -6,8 +6,10 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use super::active::activate;
 use super::cost::CostModel;
-use super::device::{Device, Dir};
+use super::device::Device;
+use super::dir::Dir;
 use super::properties::{DiskProperties, IoProperties, NetProperties};
 
 /// The latency goal when none is configured (Seastar's 0.75 ms).
@@ -52,7 +54,7 @@ pub(crate) fn install(props: Option<&IoProperties>, latency_goal: Duration, cap:
                 }
             }
         }
-        super::device::activate();
+        activate();
     }
     let model = Model {
         disks,

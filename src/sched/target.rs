@@ -4,10 +4,12 @@
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::active::active;
 use super::admit::{Admit, admit};
 use super::class::{ClassInner, PriorityClass};
 use super::current::resolve;
-use super::device::{self, Device, Dir, Hold};
+use super::device::{Device, Hold};
+use super::dir::Dir;
 use super::registry;
 
 /// Per file or socket: `set_class`'s class and the (read, write) devices.
@@ -38,7 +40,7 @@ impl Target {
         dir: Dir,
         find: impl FnOnce() -> Option<(Arc<Device>, Arc<Device>)>,
     ) -> Option<&Arc<Device>> {
-        if !device::active() {
+        if !active() {
             return None;
         }
         let (read, write) = self.devices.get_or_init(find).as_ref()?;

@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Condvar, LazyLock, Mutex};
 use std::time::Duration;
 
-use super::device::now_ns;
+use super::clock::now_ns;
 
 type Callback = Box<dyn FnOnce() + Send>;
 
