@@ -499,3 +499,69 @@ fn an_abandoned_read_does_not_hold_the_device() -> io::Result<()> {
         Ok(())
     })
 }
+
+/// A permit held until the operation is done (`Hold::UntilDone`) must stay
+/// taken while the kernel still runs the operation, even once its future
+/// was dropped: otherwise the device counts as idle while it is not. Here
+/// the network's only slot (`io_inflight_cap(1)`) is taken by a large send
+/// to a peer that never reads, whose future is then dropped; on a
+/// current-thread runtime nothing runs between the drop and the next
+/// request, so the next request must wait until the kernel has let go of
+/// the first (its cancellation completes). (Fails if the permit is dropped
+/// with the future: the second send is then dispatched at once.)
+#[test]
+fn a_send_dropped_in_flight_keeps_its_slot_until_the_kernel_is_done() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(shardio::Config::new().io_inflight_cap(1)?)
+        .build()?;
+    rt.block_on(async {
+        use std::task::Poll;
+        use tokio::io::AsyncReadExt;
+
+        let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let stalled = shardio::net::TcpStream::connect(addr).await?;
+        let (_never_reads, _) = listener.accept().await?;
+        let other = shardio::net::TcpStream::connect(addr).await?;
+        let (mut other_peer, _) = listener.accept().await?;
+        if shardio::metrics().fallback_active {
+            // Sockets on the epoll fallback are not scheduled: nothing to hold.
+            return Ok(());
+        }
+        let class = PriorityClass::new("one-slot-tx", 100);
+        stalled.set_class(&class);
+        other.set_class(&class);
+
+        // Let the ring's reaper task start, so submissions are deferred to
+        // it rather than made at once (which would also finish the cancel
+        // below before the next request is made).
+        tokio::task::yield_now().await;
+        // More than the socket buffers take: the send stays in the kernel.
+        // Boxed, so that `drop` drops the future itself.
+        let mut big = Box::pin(stalled.write_all_owned(vec![7u8; 64 << 20]));
+        assert!(futures::poll!(big.as_mut()).is_pending());
+        assert_eq!(class.stats().ops, 1, "the big send was dispatched");
+        drop(big);
+
+        let mut small = std::pin::pin!(other.write_all_owned(b"after".to_vec()));
+        match futures::poll!(small.as_mut()) {
+            Poll::Pending => {}
+            Poll::Ready((res, _)) => panic!("the second send did not wait: {res:?}"),
+        }
+        assert_eq!(
+            class.stats().ops,
+            1,
+            "the dropped send still holds the only slot, so this one waits"
+        );
+        let (res, _) = tokio::time::timeout(std::time::Duration::from_secs(30), small)
+            .await
+            .expect("dispatched once the kernel let go of the dropped send");
+        res?;
+        assert_eq!(class.stats().ops, 2);
+        let mut got = [0u8; 5];
+        other_peer.read_exact(&mut got).await?;
+        assert_eq!(&got, b"after");
+        Ok(())
+    })
+}

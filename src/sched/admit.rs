@@ -8,10 +8,11 @@ use std::task::{Context, Poll};
 
 use super::class::ClassInner;
 use super::clock::now_ns;
-use super::device::{Device, Hold, Permit, Waiter};
+use super::device::{Device, Permit};
 use super::dir::Dir;
 use super::timer;
 use super::token_bucket::TokenBucket;
+use super::waiter::{Hold, Waiter};
 
 /// Resolves to a [`Permit`] when the device dispatches the request. Queued
 /// at creation (or once its class's cap lets it through); dropping it

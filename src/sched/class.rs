@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, LazyLock, Weak};
 
 use super::active::activate;
 use super::clock::now_ns;
 use super::token_bucket::TokenBucket;
+use crate::sync::Mutex;
 
 /// The shares of the class that runs unnamed work.
 pub const DEFAULT_SHARES: u32 = 1000;
@@ -130,7 +131,7 @@ impl PriorityClass {
             limit: Mutex::new(None),
             counters: Counters::default(),
         });
-        let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = ALL.lock();
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&inner));
         PriorityClass { inner }
@@ -172,14 +173,14 @@ impl PriorityClass {
             let burst = (b / 100).max(64 * 1024);
             Arc::new(TokenBucket::new(b as f64 / 1e9, burst, now_ns()))
         });
-        *self.inner.cap.lock().unwrap_or_else(|e| e.into_inner()) = bucket;
-        let mut limit = self.inner.limit.lock().unwrap_or_else(|e| e.into_inner());
+        *self.inner.cap.lock() = bucket;
+        let mut limit = self.inner.limit.lock();
         *limit = bytes_per_sec.filter(|&b| b > 0);
     }
 
     /// The cap set with [`set_bandwidth_limit`](Self::set_bandwidth_limit).
     pub fn bandwidth_limit(&self) -> Option<u64> {
-        *self.inner.limit.lock().unwrap_or_else(|e| e.into_inner())
+        *self.inner.limit.lock()
     }
 
     /// What the class's operations have cost so far.
@@ -191,7 +192,7 @@ impl PriorityClass {
 impl ClassInner {
     /// The bucket of the class's bandwidth cap, if it has one.
     pub(crate) fn cap(&self) -> Option<Arc<TokenBucket>> {
-        self.cap.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.cap.lock().clone()
     }
 
     pub(crate) fn shares(&self) -> u32 {
@@ -220,7 +221,7 @@ impl ClassInner {
 
 /// Every class alive, the default class first.
 pub(crate) fn all_stats() -> Vec<ClassStats> {
-    let all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+    let all = ALL.lock();
     let mut classes: Vec<Arc<ClassInner>> = all.iter().filter_map(Weak::upgrade).collect();
     drop(all);
     classes.sort_by_key(|c| c.id);

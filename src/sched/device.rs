@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, MutexGuard, Weak};
 
 use std::task::Waker;
 
@@ -20,42 +20,12 @@ use super::dir::Dir;
 use super::fair_queue::{ClassId, FairQueue};
 use super::timer;
 use super::token_bucket::TokenBucket;
+use super::waiter::{Hold, Waiter, WaiterState};
+use crate::sync::Mutex;
 
 /// tau: how far back in time an idle class may claim device time when it
 /// returns (Seastar's 5 ms).
 const TAU_NS: u64 = 5_000_000;
-
-/// How long a dispatched request occupies the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hold {
-    /// Until its permit is dropped, when the operation completes: file
-    /// operations awaited by the future that issued them.
-    UntilDone,
-    /// Not past dispatch: what it does next is not tied to a future that
-    /// will surely be polled (a poll-based write submitted and left, a
-    /// received chunk handed out), so it must not keep room in the device.
-    Instant,
-}
-
-/// A request waiting in, or granted by, a device's queue.
-pub(crate) struct Waiter {
-    state: Mutex<WaiterState>,
-    class: Arc<ClassInner>,
-    bytes: u64,
-    cost: u64,
-    queued_at: u64,
-    /// Tokens it holds in the device bucket until it completes.
-    held: AtomicU64,
-    hold: Hold,
-}
-
-#[derive(Default)]
-struct WaiterState {
-    granted: bool,
-    cancelled: bool,
-    dispatched_at: u64,
-    waker: Option<Waker>,
-}
 
 /// A class's place in a device's queue. It holds the class weakly: once
 /// the class is gone and nothing of it is queued or in flight, the place is
@@ -160,7 +130,7 @@ impl Device {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn slot(&self, st: &mut State, class: &Arc<ClassInner>) -> ClassId {
@@ -390,7 +360,7 @@ impl Device {
 
     /// Marks `waiter` dispatched, unless its future was dropped meanwhile.
     fn grant(&self, st: &mut State, waiter: &Waiter, now: u64, wake: &mut Vec<Waker>) -> bool {
-        let mut ws = waiter.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ws = waiter.state.lock();
         if ws.cancelled {
             return false;
         }
@@ -415,37 +385,6 @@ impl Device {
             wake.push(w);
         }
         true
-    }
-}
-
-impl Waiter {
-    /// Whether the request was granted; if not, `waker` is woken when it is.
-    pub(crate) fn poll_granted(&self, waker: &Waker) -> bool {
-        let mut ws = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if ws.granted {
-            return true;
-        }
-        match &mut ws.waker {
-            Some(w) => w.clone_from(waker),
-            None => ws.waker = Some(waker.clone()),
-        }
-        false
-    }
-
-    /// The future waiting for this request was dropped: returns whether it
-    /// had been granted (the caller then owes a completion).
-    pub(crate) fn cancel(&self) -> bool {
-        let mut ws = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        ws.cancelled = true;
-        ws.waker = None;
-        ws.granted
-    }
-
-    fn dispatched_at(&self) -> u64 {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .dispatched_at
     }
 }
 

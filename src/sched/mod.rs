@@ -65,6 +65,7 @@ pub(crate) mod split;
 mod target;
 mod timer;
 pub(crate) mod token_bucket;
+mod waiter;
 
 pub use class::{ClassStats, DEFAULT_SHARES, PriorityClass};
 pub use current::Scoped;
@@ -72,7 +73,8 @@ pub use properties::{DiskProperties, IoProperties, NetProperties, parse_size};
 
 pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;
-pub(crate) use device::{Hold, Permit};
+pub(crate) use device::Permit;
 pub(crate) use dir::Dir;
 pub(crate) use registry::{DEFAULT_INFLIGHT_CAP, DEFAULT_LATENCY_GOAL, install};
 pub(crate) use target::Target;
+pub(crate) use waiter::Hold;

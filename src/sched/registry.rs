@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::active::activate;
@@ -11,6 +11,7 @@ use super::cost::CostModel;
 use super::device::Device;
 use super::dir::Dir;
 use super::properties::{DiskProperties, IoProperties, NetProperties};
+use crate::sync::Mutex;
 
 /// The latency goal when none is configured (Seastar's 0.75 ms).
 pub(crate) const DEFAULT_LATENCY_GOAL: Duration = Duration::from_micros(750);
@@ -65,11 +66,11 @@ pub(crate) fn install(props: Option<&IoProperties>, latency_goal: Duration, cap:
     *MODEL.write().unwrap_or_else(|e| e.into_inner()) = Some(model);
     // Devices made under the previous settings keep serving the files and
     // sockets that hold them; new lookups get the new settings.
-    *DEVICES.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    *DEVICES.lock() = None;
 }
 
 fn device(key: Key) -> Arc<Device> {
-    let mut devices = DEVICES.lock().unwrap_or_else(|e| e.into_inner());
+    let mut devices = DEVICES.lock();
     let devices = devices.get_or_insert_with(HashMap::new);
     if let Some(d) = devices.get(&key) {
         return Arc::clone(d);

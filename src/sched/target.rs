@@ -2,15 +2,17 @@
 //! and its devices, found on first use.
 
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use super::active::active;
 use super::admit::{Admit, admit};
 use super::class::{ClassInner, PriorityClass};
 use super::current::resolve;
-use super::device::{Device, Hold};
+use super::device::Device;
 use super::dir::Dir;
 use super::registry;
+use super::waiter::Hold;
+use crate::sync::Mutex;
 
 /// Per file or socket: `set_class`'s class and the (read, write) devices.
 #[derive(Default)]
@@ -21,7 +23,7 @@ pub(crate) struct Target {
 
 impl Target {
     pub(crate) fn set_class(&self, class: &PriorityClass) {
-        *self.class.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&class.inner));
+        *self.class.lock() = Some(Arc::clone(&class.inner));
     }
 
     /// The class set with `set_class`, if any.
@@ -30,7 +32,7 @@ impl Target {
     }
 
     fn own(&self) -> Option<Arc<ClassInner>> {
-        self.class.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.class.lock().clone()
     }
 
     /// The device for `dir`, found with `find` on first use; `None` when

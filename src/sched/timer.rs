@@ -8,10 +8,11 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::{Condvar, LazyLock, Mutex};
+use std::sync::{Condvar, LazyLock};
 use std::time::Duration;
 
 use super::clock::now_ns;
+use crate::sync::Mutex;
 
 type Callback = Box<dyn FnOnce() + Send>;
 
@@ -61,7 +62,7 @@ static TIMER: LazyLock<&'static Timer> = LazyLock::new(|| {
 /// thread: it must be short and must not block.
 pub(crate) fn wake_at(deadline_ns: u64, callback: impl FnOnce() + Send + 'static) {
     let timer = *TIMER;
-    let mut due = timer.due.lock().unwrap_or_else(|e| e.into_inner());
+    let mut due = timer.due.lock();
     let earliest = due.peek().map(|e| e.0.0);
     due.push(Reverse(Entry(deadline_ns, Box::new(callback))));
     if earliest.is_none_or(|t| deadline_ns < t) {
@@ -75,7 +76,7 @@ fn run(timer: &'static Timer) {
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1_000 as libc::c_ulong, 0, 0, 0);
     }
-    let mut due = timer.due.lock().unwrap_or_else(|e| e.into_inner());
+    let mut due = timer.due.lock();
     loop {
         let now = now_ns();
         let mut ready = Vec::new();
@@ -92,7 +93,7 @@ fn run(timer: &'static Timer) {
             for callback in ready {
                 callback();
             }
-            due = timer.due.lock().unwrap_or_else(|e| e.into_inner());
+            due = timer.due.lock();
             continue;
         }
         due = match due.peek() {
