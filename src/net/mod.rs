@@ -26,6 +26,8 @@
 #[macro_use]
 mod class;
 #[macro_use]
+mod datagram;
+#[macro_use]
 mod halves;
 mod poll_io;
 mod stream_io;
