@@ -23,6 +23,7 @@
 //! worker spin briefly before it sleeps with
 //! [`Config::spin_before_park`](crate::Config::spin_before_park).
 
+mod accept;
 #[macro_use]
 mod class;
 #[macro_use]
