@@ -36,6 +36,5 @@ pub(crate) fn poll_accept(
     let op = slot.get_or_insert_with(|| Op::new(Accept::new(Arc::clone(listener))));
     let res = ready!(Pin::new(op).poll(cx));
     *slot = None;
-    let (fd, _, addr) = res?;
-    Poll::Ready(Ok((fd, addr)))
+    Poll::Ready(res)
 }
