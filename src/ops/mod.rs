@@ -35,6 +35,12 @@ pub(crate) fn cvt(ret: isize) -> io::Result<usize> {
     }
 }
 
+/// A buffer length as an SQE's 32-bit length: longer buffers are capped at
+/// `u32::MAX` bytes, and the read or write is then short, as any may be.
+pub(crate) fn sqe_len(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 /// Runs a socket call on the blocking pool: retries `f` after waiting with
 /// `poll(2)` for `events` while it reports `EAGAIN` (the socket is
 /// non-blocking, as Tokio requires).

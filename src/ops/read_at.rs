@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::cvt;
+use super::{cvt, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind, Ring};
@@ -32,10 +32,6 @@ impl<B> ReadAt<B> {
     }
 }
 
-fn len_of<B: IoBufMut>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_mut_ptr`, heap
 // or static memory owned by `self.buf` (`IoBufMut`'s contract).
 unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
@@ -49,7 +45,7 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
     }
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_total());
         if let Some(slot) = self.slot {
             return opcode::ReadFixed::new(
                 types::Fd(self.fd.as_raw_fd()),
@@ -81,7 +77,7 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
     fn blocking(mut self) -> Self::Output {
         let fd = self.fd.as_raw_fd();
         let ptr = self.buf.stable_mut_ptr().cast::<libc::c_void>();
-        let len = len_of(&self.buf) as usize;
+        let len = sqe_len(self.buf.bytes_total()) as usize;
         let pos = self.pos as libc::off_t;
         // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
         let mut res = cvt(unsafe { libc::pread(fd, ptr, len, pos) });

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{blocking_io, cvt};
+use super::{blocking_io, cvt, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind};
@@ -16,10 +16,6 @@ pub(crate) struct Recv<B> {
     pub(crate) flags: libc::c_int,
 }
 
-fn len_of<B: IoBufMut>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_mut_ptr`,
 // owned by `self.buf` (`IoBufMut`'s contract).
 unsafe impl<B: IoBufMut> OpKind for Recv<B> {
@@ -27,7 +23,7 @@ unsafe impl<B: IoBufMut> OpKind for Recv<B> {
     const OPCODE: u8 = opcode::Recv::CODE;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_total());
         opcode::Recv::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_mut_ptr(),
@@ -49,7 +45,7 @@ unsafe impl<B: IoBufMut> OpKind for Recv<B> {
     fn blocking(mut self) -> Self::Output {
         let fd = self.fd.as_raw_fd();
         let ptr = self.buf.stable_mut_ptr().cast::<libc::c_void>();
-        let len = len_of(&self.buf) as usize;
+        let len = sqe_len(self.buf.bytes_total()) as usize;
         let flags = self.flags;
         // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
         let res = blocking_io(fd, libc::POLLIN, || {
