@@ -1,4 +1,5 @@
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -185,54 +186,16 @@ impl File {
     /// `UnexpectedEof` (the bytes read so far stay in `buf`).
     pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<(), B> {
         let total = buf.bytes_total();
-        let mut tail = crate::buf::Tail { buf, start: 0 };
-        while tail.start < total {
-            let at = pos + tail.start as u64;
-            let (res, t) = self.read_at(tail, at).await;
-            tail = t;
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "failed to fill whole buffer",
-                        )),
-                        tail.buf,
-                    );
-                }
-                Ok(n) => tail.start += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), tail.buf),
-            }
-        }
-        (Ok(()), tail.buf)
+        let eof = || io::Error::new(io::ErrorKind::UnexpectedEof, "failed to fill whole buffer");
+        all_at(buf, total, pos, eof, |rest, at| self.read_at(rest, at)).await
     }
 
     /// Writes every initialized byte of `buf` at `pos`, continuing after
     /// short writes.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<(), B> {
         let total = buf.bytes_init();
-        let mut tail = crate::buf::Tail { buf, start: 0 };
-        while tail.start < total {
-            let at = pos + tail.start as u64;
-            let (res, t) = self.write_at(tail, at).await;
-            tail = t;
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(io::Error::new(
-                            io::ErrorKind::WriteZero,
-                            "failed to write whole buffer",
-                        )),
-                        tail.buf,
-                    );
-                }
-                Ok(n) => tail.start += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), tail.buf),
-            }
-        }
-        (Ok(()), tail.buf)
+        let zero = || io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer");
+        all_at(buf, total, pos, zero, |rest, at| self.write_at(rest, at)).await
     }
 
     /// Wraps an open `std::fs::File` (or any fd converted into one, such as a
@@ -518,6 +481,36 @@ impl File {
         )
         .await
     }
+}
+
+/// The loop of `read_exact_at` and `write_all_at`: runs `op` on the rest
+/// of `buf` (from its first byte not yet moved, at the matching offset from
+/// `pos`) until `total` bytes moved. A call that moves nothing ends it with
+/// `zero()`; `Interrupted` is retried; any other error ends it, the bytes
+/// moved before staying moved.
+async fn all_at<B, F>(
+    buf: B,
+    total: usize,
+    pos: u64,
+    zero: impl FnOnce() -> io::Error,
+    mut op: impl FnMut(crate::buf::Tail<B>, u64) -> F,
+) -> BufResult<(), B>
+where
+    F: Future<Output = BufResult<usize, crate::buf::Tail<B>>>,
+{
+    let mut rest = crate::buf::Tail { buf, start: 0 };
+    while rest.start < total {
+        let at = pos + rest.start as u64;
+        let (res, r) = op(rest, at).await;
+        rest = r;
+        match res {
+            Ok(0) => return (Err(zero()), rest.buf),
+            Ok(n) => rest.start += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), rest.buf),
+        }
+    }
+    (Ok(()), rest.buf)
 }
 
 impl From<std::fs::File> for File {
