@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{cvt, sqe_len};
+use super::{cvt, read_done, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind, Ring};
@@ -65,13 +65,11 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
         .build()
     }
 
-    fn complete(mut self, cqe: Cqe) -> Self::Output {
+    fn complete(self, cqe: Cqe) -> Self::Output {
         let res = cqe.into_result().map(|n| n as usize);
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n <= bytes_total` bytes at the start.
-            unsafe { self.buf.set_init(n) };
-        }
-        (res, self.buf)
+        // SAFETY: the kernel wrote the `n <= bytes_total` bytes it reports at
+        // the buffer's start.
+        unsafe { read_done(res, self.buf) }
     }
 
     fn blocking(mut self) -> Self::Output {
@@ -86,11 +84,9 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
             // SAFETY: as above.
             res = cvt(unsafe { libc::read(fd, ptr, len) });
         }
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n <= len` bytes at the start.
-            unsafe { self.buf.set_init(n) };
-        }
-        (res, self.buf)
+        // SAFETY: the kernel wrote the `n <= len` bytes it returned at `ptr`,
+        // the buffer's start.
+        unsafe { read_done(res, self.buf) }
     }
 
     fn fail(self, err: io::Error) -> Self::Output {
