@@ -356,24 +356,20 @@ impl File {
 
     /// Flushes data and metadata to the device (`fsync`).
     pub async fn sync_all(&self) -> io::Result<()> {
-        let _permit = self.admit(Dir::Write, 0).await;
-        let fd = Arc::clone(&self.fd);
-        Op::new(Fsync {
-            fd,
-            data_only: false,
-        })
-        .await
+        self.fsync(false).await
     }
 
     /// Flushes data, and metadata only where needed to read it (`fdatasync`).
     pub async fn sync_data(&self) -> io::Result<()> {
+        self.fsync(true).await
+    }
+
+    /// `sync_all` or, with `data_only`, `sync_data`: queued as a write of
+    /// no bytes.
+    async fn fsync(&self, data_only: bool) -> io::Result<()> {
         let _permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(Fsync {
-            fd,
-            data_only: true,
-        })
-        .await
+        Op::new(Fsync { fd, data_only }).await
     }
 
     /// Makes `class` this file's priority class: its operations run in it
