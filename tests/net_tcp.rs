@@ -2,6 +2,7 @@
 //! split halves, shutdown, and bytes written just before a drop still arrive.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use shardio::net::{TcpListener, TcpStream};
@@ -263,6 +264,12 @@ async fn incoming_and_owned_buffer_io() -> io::Result<()> {
             io::Result::Ok(streams)
         });
         let mut incoming = listener.incoming();
+        let debug = format!("{incoming:?}");
+        assert!(debug.starts_with("Incoming {"), "{debug}");
+        assert!(
+            debug.contains(&format!("fd: {}", listener.as_raw_fd())),
+            "{debug}"
+        );
         let mut seen = Vec::new();
         for _ in 0..20 {
             let stream = incoming.next().await.expect("stream continues")?;
