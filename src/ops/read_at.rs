@@ -81,7 +81,7 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
         let mut res = cvt(unsafe { libc::pread(fd, ptr, len, pos) });
         if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ESPIPE)) {
             // A pipe or socket: like io_uring, ignore the position.
-            // SAFETY: as above.
+            // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
             res = cvt(unsafe { libc::read(fd, ptr, len) });
         }
         // SAFETY: the kernel wrote the `n <= len` bytes it returned at `ptr`,

@@ -45,8 +45,9 @@ unsafe impl<B: IoBufMut> OpKind for Recv<B> {
         let ptr = self.buf.stable_mut_ptr().cast::<libc::c_void>();
         let len = sqe_len(self.buf.bytes_total()) as usize;
         let flags = self.flags;
-        // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
         let res = blocking_io(fd, libc::POLLIN, || {
+            // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`),
+            // held by `self.buf` throughout.
             cvt(unsafe { libc::recv(fd, ptr, len, flags) })
         });
         // SAFETY: the kernel wrote the `n <= len` bytes it returned at `ptr`,

@@ -40,8 +40,10 @@ unsafe impl<B: IoBuf> OpKind for Send<B> {
         let flags = self.flags & !libc::MSG_WAITALL;
         let mut sent = 0;
         while sent < len {
-            // SAFETY: `ptr + sent .. ptr + len` are initialized bytes of the buffer.
             let res = blocking_io(fd, libc::POLLOUT, || {
+                // SAFETY: `sent < len`, so `ptr + sent .. ptr + len` are
+                // initialized bytes of the buffer (`IoBuf`), held by
+                // `self.buf` throughout.
                 cvt(unsafe { libc::send(fd, ptr.cast::<u8>().add(sent).cast(), len - sent, flags) })
             });
             match res {

@@ -72,7 +72,7 @@ unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
         let mut res = cvt(unsafe { libc::pwrite(fd, ptr, len, pos) });
         if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ESPIPE)) {
             // A pipe or socket: like io_uring, ignore the position.
-            // SAFETY: as above.
+            // SAFETY: `ptr` is valid for `len` initialized bytes (`IoBuf`).
             res = cvt(unsafe { libc::write(fd, ptr, len) });
         }
         (res, self.buf)
