@@ -109,9 +109,12 @@ impl TcpListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a connection the kernel accepted for a dropped call is
-    /// closed, not handed to a later call. (With Tokio's epoll listener it
-    /// stays in the backlog instead; either way no caller sees it twice.)
+    /// Cancel safe: if dropped before completing, no connection is lost. On
+    /// io_uring the accept the call submitted stays with the listener, and a
+    /// connection it takes after the drop is returned by the next `accept`
+    /// or `poll_accept` (on epoll the connection waits in the backlog, as
+    /// with Tokio). Connections it takes after the listener is dropped are
+    /// closed.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

@@ -72,8 +72,9 @@ impl UnixListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a connection the kernel accepted for a dropped call is
-    /// closed, not handed out twice.
+    /// Cancel safe: if dropped before completing, no connection is lost (see
+    /// [`TcpListener::accept`](crate::net::TcpListener::accept)): a
+    /// connection taken after the drop is returned by the next `accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
