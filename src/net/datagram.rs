@@ -147,6 +147,13 @@ macro_rules! datagram_socket {
 
             /// Waits for any of the requested readiness (a following `try_*` call
             /// may still say `WouldBlock`, as with Tokio).
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: dropping the future loses no readiness. Readiness
+            /// that arrives after the drop is returned at once by the next call
+            /// (on io_uring the poll the call submitted stays with the socket),
+            /// unless another call took it first.
             pub async fn ready(
                 &self,
                 interest: tokio::io::Interest,
@@ -165,6 +172,13 @@ macro_rules! datagram_socket {
             }
 
             /// Waits until the socket is readable.
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: dropping the future loses no readiness. Readiness
+            /// that arrives after the drop is returned at once by the next call
+            /// (on io_uring the poll the call submitted stays with the socket),
+            /// unless another call took it first.
             pub async fn readable(&self) -> std::io::Result<()> {
                 match &self.inner {
                     Inner::Uring(io) => io.ready(crate::net::poll_io::Direction::Read).await,
@@ -173,6 +187,13 @@ macro_rules! datagram_socket {
             }
 
             /// Waits until the socket is writable.
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: dropping the future loses no readiness. Readiness
+            /// that arrives after the drop is returned at once by the next call
+            /// (on io_uring the poll the call submitted stays with the socket),
+            /// unless another call took it first.
             pub async fn writable(&self) -> std::io::Result<()> {
                 match &self.inner {
                     Inner::Uring(io) => io.ready(crate::net::poll_io::Direction::Write).await,

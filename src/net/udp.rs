@@ -49,6 +49,11 @@ datagram_socket! {
 
 impl UdpSocket {
     /// Binds to `addr` (the first resolved address that binds).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it waits only for the address lookup, so a dropped call
+    /// left no socket bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(addr, |addr| async move {
             UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
@@ -69,6 +74,11 @@ impl UdpSocket {
     }
 
     /// Connects the socket to `addr`: `send`/`recv` then use it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it waits only for the address lookup, so a dropped call
+    /// left the socket's peer as it was.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         each_addr(addr, |addr| async move {
             both!(self, s => s.connect(addr), t => t.connect(addr).await)
@@ -92,6 +102,11 @@ impl UdpSocket {
     }
 
     /// Receives from the connected peer without taking the datagram.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, nothing was written into
+    /// `buf` (and a peek takes no datagram in any case).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.inner {
             Inner::Uring(io) => io.io(Direction::Read, |s| s.peek(buf)).await,
@@ -100,6 +115,11 @@ impl UdpSocket {
     }
 
     /// Receives a datagram and its sender without taking it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, nothing was written into
+    /// `buf` (and a peek takes no datagram in any case).
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match &self.inner {
             Inner::Uring(io) => io.io(Direction::Read, |s| s.peek_from(buf)).await,
@@ -108,6 +128,10 @@ impl UdpSocket {
     }
 
     /// The sender of the next datagram, without taking it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a peek takes no datagram, whether or not it completes.
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
         match &self.inner {
             Inner::Uring(io) => {

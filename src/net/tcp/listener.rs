@@ -53,6 +53,11 @@ enum Inner {
 impl TcpListener {
     /// Binds to `addr` (resolved like Tokio does; the first address that
     /// binds wins), with `SO_REUSEADDR` and a backlog of 1024, as Tokio.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it waits only for the address lookup, so a dropped call
+    /// left no socket bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, |addr| async move { Self::bind_addr(addr) }).await
     }

@@ -80,7 +80,7 @@ impl UnixDatagram {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: if dropped before completing, nothing was sent.
     pub async fn send_to(&self, buf: &[u8], target: impl AsRef<Path>) -> io::Result<usize> {
         self.send_to_resolved(buf, target.as_ref()).await
     }
