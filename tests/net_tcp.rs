@@ -2,6 +2,7 @@
 //! split halves, shutdown, and bytes written just before a drop still arrive.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use shardio::net::{TcpListener, TcpStream};
@@ -263,6 +264,12 @@ async fn incoming_and_owned_buffer_io() -> io::Result<()> {
             io::Result::Ok(streams)
         });
         let mut incoming = listener.incoming();
+        let debug = format!("{incoming:?}");
+        assert!(debug.starts_with("Incoming {"), "{debug}");
+        assert!(
+            debug.contains(&format!("fd: {}", listener.as_raw_fd())),
+            "{debug}"
+        );
         let mut seen = Vec::new();
         for _ in 0..20 {
             let stream = incoming.next().await.expect("stream continues")?;
@@ -491,6 +498,29 @@ async fn reads_cancelled_by_select_lose_no_bytes() -> io::Result<()> {
             cancelled > 0,
             "no read was cancelled: the test proved nothing"
         );
+        Ok(())
+    })
+    .await
+}
+
+/// An `accept` dropped while it waits loses no connection: the connection
+/// that arrives afterwards is returned by the next `accept`. (On io_uring the
+/// accept the dropped call submitted stays with the listener and takes it;
+/// on epoll it waits in the backlog.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_accept_loses_no_connection() -> io::Result<()> {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let res = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(res.is_err(), "accepted with no client");
+        let mut client = TcpStream::connect(addr).await?;
+        let (mut server, peer) = listener.accept().await?;
+        assert_eq!(peer, client.local_addr()?);
+        client.write_all(b"hi").await?;
+        let mut buf = [0u8; 2];
+        server.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"hi");
         Ok(())
     })
     .await

@@ -122,3 +122,22 @@ async fn datagrams_pair_and_bound() -> io::Result<()> {
     })
     .await
 }
+
+/// A dropped `accept` loses no connection (see the TCP test of the same name).
+#[tokio::test]
+async fn dropped_accept_loses_no_connection() -> io::Result<()> {
+    bounded(async {
+        let path = sock_path("dropped-accept");
+        let listener = UnixListener::bind(&path)?;
+        let res = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(res.is_err(), "accepted with no client");
+        let mut client = UnixStream::connect(&path).await?;
+        let (mut server, _) = listener.accept().await?;
+        client.write_all(b"hi").await?;
+        let mut buf = [0u8; 2];
+        server.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"hi");
+        std::fs::remove_file(&path)
+    })
+    .await
+}

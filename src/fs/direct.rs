@@ -6,8 +6,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// The logical block size of the device holding `fd` (the O_DIRECT
 /// alignment), from sysfs; 4096 when it cannot be read.
 pub(crate) fn device_alignment(fd: &OwnedFd) -> usize {
-    // SAFETY: fstat fills a stat struct we own for an open fd.
+    // SAFETY: `libc::stat` is plain integers, valid when all zero.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat fills `st`, a stat struct we own, for `fd`, open for as
+    // long as it is borrowed here.
     if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
         return 4096;
     }

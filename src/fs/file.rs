@@ -1,4 +1,5 @@
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -65,6 +66,11 @@ impl File {
     /// # Errors
     ///
     /// As `open(2)`: `NotFound`, `PermissionDenied`, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future cancels the open, and a file the kernel
+    /// opens anyway is closed.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         Self::open_with(path.as_ref(), libc::O_RDONLY, 0).await
     }
@@ -75,6 +81,11 @@ impl File {
     /// # Errors
     ///
     /// As `open(2)`: `NotFound` for a missing directory, `PermissionDenied`, ...
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the open, and a file the kernel opens anyway
+    /// is closed; but the open may still have created or truncated the file.
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
         let flags = libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC;
         Self::open_with(path.as_ref(), flags, 0o666).await
@@ -87,6 +98,11 @@ impl File {
 
     /// Creates a new file for reading and writing, failing with
     /// `AlreadyExists` if it exists.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the open, and a file the kernel opens anyway
+    /// is closed; but the open may still have created the file.
     pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
         let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
         Self::open_with(path.as_ref(), flags, 0o666).await
@@ -98,6 +114,11 @@ impl File {
     }
 
     /// Truncates or extends the file to `size` bytes (`IORING_OP_FTRUNCATE`).
+    ///
+    /// # Cancel safety
+    ///
+    /// If dropped before it completes, the resize may or may not have happened
+    /// (see [Cancellation](crate::fs#cancellation)).
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
         let fd = Arc::clone(&self.fd);
         Op::new(crate::ops::ftruncate::Ftruncate { fd, len: size }).await
@@ -105,12 +126,22 @@ impl File {
 
     /// Metadata of the open file (`fstat` on the blocking pool, as Tokio:
     /// `std::fs::Metadata` cannot be built from io_uring's `statx`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it changes nothing. A dropped call may still finish on the
+    /// blocking pool, its result discarded.
     pub async fn metadata(&self) -> io::Result<std::fs::Metadata> {
         let fd = Arc::clone(&self.fd);
         super::blocking::asyncify(move || super::blocking::std_view(&fd).metadata()).await
     }
 
     /// Changes the file's permissions (`fchmod`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Once polled, the change runs on the blocking pool to its end even if the
+    /// future is dropped, as in Tokio.
     pub async fn set_permissions(&self, perm: std::fs::Permissions) -> io::Result<()> {
         let fd = Arc::clone(&self.fd);
         super::blocking::asyncify(move || super::blocking::std_view(&fd).set_permissions(perm))
@@ -118,12 +149,23 @@ impl File {
     }
 
     /// A new `File` for the same open file (`dup`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it never waits (`dup` is synchronous), so a dropped future
+    /// has done nothing.
     pub async fn try_clone(&self) -> io::Result<File> {
         Ok(File::from_fd(self.fd.try_clone()?))
     }
 
     /// Turns this into a standard-library file. Operations still in flight
     /// keep using the original descriptor; the returned file is a duplicate.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the `File` it took, as dropping the `File`
+    /// would: the descriptor is closed once the operations in flight let go of
+    /// it.
     pub async fn into_std(self) -> std::fs::File {
         match Arc::try_unwrap(self.fd) {
             Ok(fd) => std::fs::File::from(fd),
@@ -146,6 +188,12 @@ impl File {
     /// filled from its start up to its capacity before the next; returns
     /// the total read, with the buffers. O_DIRECT alignment is checked per
     /// buffer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the read; the buffers are dropped with it,
+    /// freed only after the kernel let go of them. A read changes nothing, so
+    /// no data is lost.
     pub async fn readv_at<B: IoBufMut>(
         &self,
         mut bufs: Vec<B>,
@@ -169,6 +217,12 @@ impl File {
 
     /// Writes the initialized bytes of several buffers in order at `pos`
     /// (`pwritev`); returns the total written (possibly fewer), with them.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the write if it has not happened yet: none,
+    /// part or all of the data may have been written. The buffers are freed
+    /// only after the kernel let go of them.
     pub async fn writev_at<B: IoBuf>(&self, bufs: Vec<B>, pos: u64) -> BufResult<usize, Vec<B>> {
         let mut at = pos;
         for b in &bufs {
@@ -187,56 +241,31 @@ impl File {
 
     /// Reads exactly `buf.bytes_total()` bytes at `pos`, or fails with
     /// `UnexpectedEof` (the bytes read so far stay in `buf`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the read in flight; `buf`, with the bytes
+    /// read into it so far, is dropped with it and freed only after the kernel
+    /// let go of it. A read changes nothing, so no data is lost.
     pub async fn read_exact_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<(), B> {
         let total = buf.bytes_total();
-        let mut tail = crate::buf::Tail { buf, start: 0 };
-        while tail.start < total {
-            let at = pos + tail.start as u64;
-            let (res, t) = self.read_at(tail, at).await;
-            tail = t;
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "failed to fill whole buffer",
-                        )),
-                        tail.buf,
-                    );
-                }
-                Ok(n) => tail.start += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), tail.buf),
-            }
-        }
-        (Ok(()), tail.buf)
+        let eof = || io::Error::new(io::ErrorKind::UnexpectedEof, "failed to fill whole buffer");
+        all_at(buf, total, pos, eof, |rest, at| self.read_at(rest, at)).await
     }
 
     /// Writes every initialized byte of `buf` at `pos`, continuing after
     /// short writes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if dropped before completing, a prefix of `buf` (none
+    /// of it, part or all) may have been written, including by a write already
+    /// submitted, which the kernel may finish after the drop (on the fallback
+    /// path it always does). `buf` is freed only after the kernel let go of it.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<(), B> {
         let total = buf.bytes_init();
-        let mut tail = crate::buf::Tail { buf, start: 0 };
-        while tail.start < total {
-            let at = pos + tail.start as u64;
-            let (res, t) = self.write_at(tail, at).await;
-            tail = t;
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(io::Error::new(
-                            io::ErrorKind::WriteZero,
-                            "failed to write whole buffer",
-                        )),
-                        tail.buf,
-                    );
-                }
-                Ok(n) => tail.start += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), tail.buf),
-            }
-        }
-        (Ok(()), tail.buf)
+        let zero = || io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer");
+        all_at(buf, total, pos, zero, |rest, at| self.write_at(rest, at)).await
     }
 
     /// Wraps an open `std::fs::File` (or any fd converted into one, such as a
@@ -335,8 +364,9 @@ impl File {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future cancels the write if it has not happened yet; the
-    /// data may or may not have been written.
+    /// Dropping the future cancels the write if it has not happened yet: none,
+    /// part (a write the throttle splits runs part by part) or all of the data
+    /// may have been written.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
         if let Err(e) = self.check_direct(buf.stable_ptr(), buf.bytes_init(), pos) {
             return (Err(e), buf);
@@ -400,27 +430,31 @@ impl File {
     }
 
     /// Flushes data and metadata to the device (`fsync`).
+    ///
+    /// # Cancel safety
+    ///
+    /// If dropped before it completes, the flush may or may not have happened
+    /// (see [Cancellation](crate::fs#cancellation)); call it again to know the
+    /// data is on the device.
     pub async fn sync_all(&self) -> io::Result<()> {
-        let permit = self.admit(Dir::Write, 0).await;
-        let fd = Arc::clone(&self.fd);
-        Op::new(Fsync {
-            fd,
-            data_only: false,
-        })
-        .hold(permit)
-        .await
+        self.fsync(false).await
     }
 
     /// Flushes data, and metadata only where needed to read it (`fdatasync`).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`sync_all`](Self::sync_all).
     pub async fn sync_data(&self) -> io::Result<()> {
+        self.fsync(true).await
+    }
+
+    /// `sync_all` or, with `data_only`, `sync_data`: queued as a write of
+    /// no bytes.
+    async fn fsync(&self, data_only: bool) -> io::Result<()> {
         let permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
-        Op::new(Fsync {
-            fd,
-            data_only: true,
-        })
-        .hold(permit)
-        .await
+        Op::new(Fsync { fd, data_only }).hold(permit).await
     }
 
     /// Makes `class` this file's priority class: its operations run in it
@@ -531,6 +565,36 @@ impl File {
         )
         .await
     }
+}
+
+/// The loop of `read_exact_at` and `write_all_at`: runs `op` on the rest
+/// of `buf` (from its first byte not yet moved, at the matching offset from
+/// `pos`) until `total` bytes moved. A call that moves nothing ends it with
+/// `zero()`; `Interrupted` is retried; any other error ends it, the bytes
+/// moved before staying moved.
+async fn all_at<B, F>(
+    buf: B,
+    total: usize,
+    pos: u64,
+    zero: impl FnOnce() -> io::Error,
+    mut op: impl FnMut(crate::buf::Tail<B>, u64) -> F,
+) -> BufResult<(), B>
+where
+    F: Future<Output = BufResult<usize, crate::buf::Tail<B>>>,
+{
+    let mut rest = crate::buf::Tail { buf, start: 0 };
+    while rest.start < total {
+        let at = pos + rest.start as u64;
+        let (res, r) = op(rest, at).await;
+        rest = r;
+        match res {
+            Ok(0) => return (Err(zero()), rest.buf),
+            Ok(n) => rest.start += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), rest.buf),
+        }
+    }
+    (Ok(()), rest.buf)
 }
 
 impl From<std::fs::File> for File {

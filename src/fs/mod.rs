@@ -6,6 +6,18 @@
 //! `File` adds completion-native positional I/O with owned buffers
 //! (`read_at`, `write_at`, `read_exact_at`, `write_all_at`) that many tasks
 //! can share.
+//!
+//! # Cancellation
+//!
+//! Dropping a future of this module before it completes never frees memory
+//! or closes a descriptor the kernel still uses: an operation already
+//! submitted to io_uring is asked to cancel, and its buffers and file stay
+//! alive until the kernel let go of them. It may still complete, if the
+//! kernel did it before the cancel arrived. What runs on the blocking pool
+//! (and every operation on the fallback path) runs to its end once started,
+//! as in Tokio. So a dropped read loses nothing (the data is still in the
+//! file), but a dropped write, rename, removal or creation may or may not
+//! have happened. Each function's *Cancel safety* section says which.
 
 mod blocking;
 mod cursor;

@@ -133,6 +133,12 @@ impl OpenOptions {
     /// As std: `InvalidInput` for inconsistent options (e.g. `create`
     /// without writing), and the kernel's errors (`NotFound`,
     /// `AlreadyExists`, `PermissionDenied`, ...).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the open, and a file the kernel opens anyway
+    /// is closed; but with `create`, `create_new` or `truncate` the open may
+    /// still have created or truncated the file.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref();
         let flags = self.flags()?;

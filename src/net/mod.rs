@@ -23,8 +23,11 @@
 //! worker spin briefly before it sleeps with
 //! [`Config::spin_before_park`](crate::Config::spin_before_park).
 
+mod accept;
 #[macro_use]
 mod class;
+#[macro_use]
+mod datagram;
 #[macro_use]
 mod halves;
 mod poll_io;

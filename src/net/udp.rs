@@ -1,10 +1,10 @@
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
-use tokio::io::{Interest, ReadBuf, Ready};
+use tokio::io::ReadBuf;
 
 use super::poll_io::{Direction, PollIo};
 use super::{ToSocketAddrs, each_addr};
@@ -42,29 +42,21 @@ enum Inner {
     Epoll(tokio::net::UdpSocket),
 }
 
-macro_rules! both {
-    ($self:ident, $s:ident => $uring:expr, $t:ident => $epoll:expr) => {
-        match &$self.inner {
-            Inner::Uring(io) => {
-                let $s = io.get_ref();
-                $uring
-            }
-            Inner::Epoll($t) => $epoll,
-        }
-    };
+datagram_socket! {
+    type: UdpSocket,
+    std: std::net::UdpSocket,
+    addr: SocketAddr,
+    target: SocketAddr,
+    resolved: SocketAddr,
 }
 
 impl UdpSocket {
-    class_methods! {
-        /// Makes `class` this socket's priority class: sends are charged to it
-        /// before they are tried (`send`, `send_to`, `poll_send*`; `try_send*`
-        /// cannot wait and is charged after), receives when they complete (see
-        /// [`shardio::sched`](crate::sched)). Without it, operations run in the
-        /// class of the future that issues them. On the epoll fallback path
-        /// sockets are not scheduled and this has no effect.
-    }
-
     /// Binds to `addr` (the first resolved address that binds).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it waits only for the address lookup, so a dropped call
+    /// left no socket bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(addr, |addr| async move {
             UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
@@ -84,44 +76,17 @@ impl UdpSocket {
         Ok(UdpSocket { inner })
     }
 
-    /// Turns this into a standard-library socket (non-blocking).
-    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        match self.inner {
-            Inner::Uring(io) => io.get_ref().try_clone(),
-            Inner::Epoll(s) => s.into_std(),
-        }
-    }
-
     /// Connects the socket to `addr`: `send`/`recv` then use it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it waits only for the address lookup, so a dropped call
+    /// left the socket's peer as it was.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         each_addr(addr, |addr| async move {
             both!(self, s => s.connect(addr), t => t.connect(addr).await)
         })
         .await
-    }
-
-    /// Sends to the connected peer.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: if dropped before completing, nothing was sent.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        match &self.inner {
-            Inner::Uring(io) => io.send(buf.len(), |s| s.send(buf)).await,
-            Inner::Epoll(t) => t.send(buf).await,
-        }
-    }
-
-    /// Receives from the connected peer.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: if dropped before completing, no datagram was taken.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        match &self.inner {
-            Inner::Uring(io) => io.recv(|s| s.recv(buf), |n| *n).await,
-            Inner::Epoll(t) => t.recv(buf).await,
-        }
     }
 
     /// Sends to `target` (the first resolved address).
@@ -136,25 +101,15 @@ impl UdpSocket {
             .ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
             })?;
-        match &self.inner {
-            Inner::Uring(io) => io.send(buf.len(), |s| s.send_to(buf, addr)).await,
-            Inner::Epoll(t) => t.send_to(buf, addr).await,
-        }
-    }
-
-    /// Receives a datagram and the address it came from.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: if dropped before completing, no datagram was taken.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        match &self.inner {
-            Inner::Uring(io) => io.recv(|s| s.recv_from(buf), |(n, _)| *n).await,
-            Inner::Epoll(t) => t.recv_from(buf).await,
-        }
+        self.send_to_resolved(buf, addr).await
     }
 
     /// Receives from the connected peer without taking the datagram.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, nothing was written into
+    /// `buf` (and a peek takes no datagram in any case).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.inner {
             Inner::Uring(io) => io.io(Direction::Read, |s| s.peek(buf)).await,
@@ -163,6 +118,11 @@ impl UdpSocket {
     }
 
     /// Receives a datagram and its sender without taking it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, nothing was written into
+    /// `buf` (and a peek takes no datagram in any case).
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match &self.inner {
             Inner::Uring(io) => io.io(Direction::Read, |s| s.peek_from(buf)).await,
@@ -171,6 +131,10 @@ impl UdpSocket {
     }
 
     /// The sender of the next datagram, without taking it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a peek takes no datagram, whether or not it completes.
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
         match &self.inner {
             Inner::Uring(io) => {
@@ -178,34 +142,6 @@ impl UdpSocket {
                     .await
             }
             Inner::Epoll(t) => t.peek_sender().await,
-        }
-    }
-
-    /// Polls to receive from the connected peer into `buf`.
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match &self.inner {
-            Inner::Uring(io) => io.poll_recv_buf(cx, buf, |s, b| Ok((s.recv(b)?, ()))),
-            Inner::Epoll(t) => t.poll_recv(cx, buf),
-        }
-    }
-
-    /// Polls to send to the connected peer.
-    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match &self.inner {
-            Inner::Uring(io) => io.poll_send(cx, buf.len(), |s| s.send(buf)),
-            Inner::Epoll(t) => t.poll_send(cx, buf),
-        }
-    }
-
-    /// Polls to receive a datagram into `buf`; returns its sender.
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<SocketAddr>> {
-        match &self.inner {
-            Inner::Uring(io) => io.poll_recv_buf(cx, buf, |s, b| s.recv_from(b)),
-            Inner::Epoll(t) => t.poll_recv_from(cx, buf),
         }
     }
 
@@ -238,87 +174,9 @@ impl UdpSocket {
         }
     }
 
-    /// Waits for any of the requested readiness (a following `try_*` call
-    /// may still say `WouldBlock`, as with Tokio).
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        match &self.inner {
-            Inner::Uring(io) => {
-                crate::net::poll_io::ready_with(
-                    interest,
-                    |cx| io.poll_ready(Direction::Read, cx),
-                    |cx| io.poll_ready(Direction::Write, cx),
-                )
-                .await
-            }
-            Inner::Epoll(t) => t.ready(interest).await,
-        }
-    }
-
-    /// Waits until the socket is readable.
-    pub async fn readable(&self) -> io::Result<()> {
-        match &self.inner {
-            Inner::Uring(io) => io.ready(Direction::Read).await,
-            Inner::Epoll(t) => t.readable().await,
-        }
-    }
-
-    /// Waits until the socket is writable.
-    pub async fn writable(&self) -> io::Result<()> {
-        match &self.inner {
-            Inner::Uring(io) => io.ready(Direction::Write).await,
-            Inner::Epoll(t) => t.writable().await,
-        }
-    }
-
-    /// Sends to the connected peer without waiting.
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        match &self.inner {
-            Inner::Uring(io) => io.charged(Direction::Write, io.get_ref().send(buf), |n| *n),
-            Inner::Epoll(t) => t.try_send(buf),
-        }
-    }
-
-    /// Receives from the connected peer without waiting.
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        match &self.inner {
-            Inner::Uring(io) => io.charged(Direction::Read, io.get_ref().recv(buf), |n| *n),
-            Inner::Epoll(t) => t.try_recv(buf),
-        }
-    }
-
-    /// Sends to `target` without waiting.
-    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        match &self.inner {
-            Inner::Uring(io) => {
-                io.charged(Direction::Write, io.get_ref().send_to(buf, target), |n| *n)
-            }
-            Inner::Epoll(t) => t.try_send_to(buf, target),
-        }
-    }
-
-    /// Receives a datagram without waiting.
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        match &self.inner {
-            Inner::Uring(io) => {
-                io.charged(Direction::Read, io.get_ref().recv_from(buf), |(n, _)| *n)
-            }
-            Inner::Epoll(t) => t.try_recv_from(buf),
-        }
-    }
-
     /// Peeks at a datagram without waiting.
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         both!(self, s => s.peek_from(buf), t => t.try_peek_from(buf))
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        both!(self, s => s.local_addr(), t => t.local_addr())
-    }
-
-    /// The connected peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        both!(self, s => s.peer_addr(), t => t.peer_addr())
     }
 
     /// `SO_BROADCAST`.
@@ -389,23 +247,6 @@ impl UdpSocket {
     /// Sets `IP_TTL`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         both!(self, s => s.set_ttl(ttl), t => t.set_ttl(ttl))
-    }
-
-    /// Takes the pending socket error (`SO_ERROR`).
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        both!(self, s => s.take_error(), t => t.take_error())
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        both!(self, s => s.as_raw_fd(), t => t.as_raw_fd())
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        both!(self, s => s.as_fd(), t => t.as_fd())
     }
 }
 

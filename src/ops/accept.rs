@@ -1,5 +1,4 @@
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
@@ -50,8 +49,8 @@ const FLAGS: libc::c_int = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
 // SAFETY: the SQE points at `self.addr`'s heap allocation (address and
 // length), which moving `self` does not move.
 unsafe impl OpKind for Accept {
-    /// The connection and the peer's address (`None` for unnamed Unix peers).
-    type Output = io::Result<(OwnedFd, Option<SocketAddr>, socket2::SockAddr)>;
+    /// The connection and the peer's address (unnamed for unnamed Unix peers).
+    type Output = io::Result<(OwnedFd, socket2::SockAddr)>;
     const OPCODE: u8 = opcode::Accept::CODE;
 
     fn sqe(&mut self) -> squeue::Entry {
@@ -67,8 +66,7 @@ unsafe impl OpKind for Accept {
 
     fn complete(mut self, cqe: Cqe) -> Self::Output {
         let fd = owned(cqe.into_result()?);
-        let addr = self.take_addr();
-        Ok((fd, addr.as_socket(), addr))
+        Ok((fd, self.take_addr()))
     }
 
     fn blocking(mut self) -> Self::Output {
@@ -85,8 +83,7 @@ unsafe impl OpKind for Accept {
                 )
             } as isize)
         })?;
-        let addr = self.take_addr();
-        Ok((owned(fd as u32), addr.as_socket(), addr))
+        Ok((owned(fd as u32), self.take_addr()))
     }
 
     fn fail(self, err: io::Error) -> Self::Output {

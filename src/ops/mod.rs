@@ -35,6 +35,30 @@ pub(crate) fn cvt(ret: isize) -> io::Result<usize> {
     }
 }
 
+/// A buffer length as an SQE's 32-bit length: longer buffers are capped at
+/// `u32::MAX` bytes, and the read or write is then short, as any may be.
+pub(crate) fn sqe_len(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// A read's result with its buffer, the `n` bytes of an `Ok(n)` marked
+/// initialized at the buffer's start.
+///
+/// # Safety
+///
+/// On `Ok(n)`, the read wrote `n` bytes (at most `bytes_total`) at the start
+/// of `buf`'s `stable_mut_ptr`.
+pub(crate) unsafe fn read_done<B: crate::buf::IoBufMut>(
+    res: io::Result<usize>,
+    mut buf: B,
+) -> crate::BufResult<usize, B> {
+    if let Ok(n) = res {
+        // SAFETY: the caller's read wrote these `n` bytes.
+        unsafe { buf.set_init(n) };
+    }
+    (res, buf)
+}
+
 /// Runs a socket call on the blocking pool: retries `f` after waiting with
 /// `poll(2)` for `events` while it reports `EAGAIN` (the socket is
 /// non-blocking, as Tokio requires).

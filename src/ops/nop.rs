@@ -44,6 +44,10 @@ unsafe impl OpKind for Nop {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Cancel safety
+///
+/// Cancel safe: the no-op has no effect, whether or not it runs after the drop.
 pub async fn nop() -> io::Result<()> {
     Op::new(Nop).await
 }

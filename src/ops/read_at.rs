@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::cvt;
+use super::{cvt, read_done, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind, Ring};
@@ -32,10 +32,6 @@ impl<B> ReadAt<B> {
     }
 }
 
-fn len_of<B: IoBufMut>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_mut_ptr`, heap
 // or static memory owned by `self.buf` (`IoBufMut`'s contract).
 unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
@@ -49,7 +45,7 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
     }
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_total());
         if let Some(slot) = self.slot {
             return opcode::ReadFixed::new(
                 types::Fd(self.fd.as_raw_fd()),
@@ -69,32 +65,28 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
         .build()
     }
 
-    fn complete(mut self, cqe: Cqe) -> Self::Output {
+    fn complete(self, cqe: Cqe) -> Self::Output {
         let res = cqe.into_result().map(|n| n as usize);
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n <= bytes_total` bytes at the start.
-            unsafe { self.buf.set_init(n) };
-        }
-        (res, self.buf)
+        // SAFETY: the kernel wrote the `n <= bytes_total` bytes it reports at
+        // the buffer's start.
+        unsafe { read_done(res, self.buf) }
     }
 
     fn blocking(mut self) -> Self::Output {
         let fd = self.fd.as_raw_fd();
         let ptr = self.buf.stable_mut_ptr().cast::<libc::c_void>();
-        let len = len_of(&self.buf) as usize;
+        let len = sqe_len(self.buf.bytes_total()) as usize;
         let pos = self.pos as libc::off_t;
         // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
         let mut res = cvt(unsafe { libc::pread(fd, ptr, len, pos) });
         if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ESPIPE)) {
             // A pipe or socket: like io_uring, ignore the position.
-            // SAFETY: as above.
+            // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
             res = cvt(unsafe { libc::read(fd, ptr, len) });
         }
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n <= len` bytes at the start.
-            unsafe { self.buf.set_init(n) };
-        }
-        (res, self.buf)
+        // SAFETY: the kernel wrote the `n <= len` bytes it returned at `ptr`,
+        // the buffer's start.
+        unsafe { read_done(res, self.buf) }
     }
 
     fn fail(self, err: io::Error) -> Self::Output {

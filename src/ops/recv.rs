@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{blocking_io, cvt};
+use super::{blocking_io, cvt, read_done, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind};
@@ -16,10 +16,6 @@ pub(crate) struct Recv<B> {
     pub(crate) flags: libc::c_int,
 }
 
-fn len_of<B: IoBufMut>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_total()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_mut_ptr`,
 // owned by `self.buf` (`IoBufMut`'s contract).
 unsafe impl<B: IoBufMut> OpKind for Recv<B> {
@@ -27,7 +23,7 @@ unsafe impl<B: IoBufMut> OpKind for Recv<B> {
     const OPCODE: u8 = opcode::Recv::CODE;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_total());
         opcode::Recv::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_mut_ptr(),
@@ -37,29 +33,26 @@ unsafe impl<B: IoBufMut> OpKind for Recv<B> {
         .build()
     }
 
-    fn complete(mut self, cqe: Cqe) -> Self::Output {
+    fn complete(self, cqe: Cqe) -> Self::Output {
         let res = cqe.into_result().map(|n| n as usize);
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n <= bytes_total` bytes at the start.
-            unsafe { self.buf.set_init(n) };
-        }
-        (res, self.buf)
+        // SAFETY: the kernel wrote the `n <= bytes_total` bytes it reports at
+        // the buffer's start.
+        unsafe { read_done(res, self.buf) }
     }
 
     fn blocking(mut self) -> Self::Output {
         let fd = self.fd.as_raw_fd();
         let ptr = self.buf.stable_mut_ptr().cast::<libc::c_void>();
-        let len = len_of(&self.buf) as usize;
+        let len = sqe_len(self.buf.bytes_total()) as usize;
         let flags = self.flags;
-        // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`).
         let res = blocking_io(fd, libc::POLLIN, || {
+            // SAFETY: `ptr` is valid for `len` writable bytes (`IoBufMut`),
+            // held by `self.buf` throughout.
             cvt(unsafe { libc::recv(fd, ptr, len, flags) })
         });
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote `n <= len` bytes at the start.
-            unsafe { self.buf.set_init(n) };
-        }
-        (res, self.buf)
+        // SAFETY: the kernel wrote the `n <= len` bytes it returned at `ptr`,
+        // the buffer's start.
+        unsafe { read_done(res, self.buf) }
     }
 
     fn fail(self, err: io::Error) -> Self::Output {

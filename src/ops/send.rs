@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{blocking_io, cvt};
+use super::{blocking_io, cvt, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBuf;
 use crate::driver::{Cqe, OpKind};
@@ -16,10 +16,6 @@ pub(crate) struct Send<B> {
     pub(crate) flags: libc::c_int,
 }
 
-fn len_of<B: IoBuf>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_init()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_ptr`, owned by
 // `self.buf` (`IoBuf`'s contract).
 unsafe impl<B: IoBuf> OpKind for Send<B> {
@@ -27,7 +23,7 @@ unsafe impl<B: IoBuf> OpKind for Send<B> {
     const OPCODE: u8 = opcode::Send::CODE;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_init());
         opcode::Send::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
             .flags(self.flags)
             .build()
@@ -40,12 +36,14 @@ unsafe impl<B: IoBuf> OpKind for Send<B> {
     fn blocking(self) -> Self::Output {
         let fd = self.fd.as_raw_fd();
         let ptr = self.buf.stable_ptr().cast::<libc::c_void>();
-        let len = len_of(&self.buf) as usize;
+        let len = sqe_len(self.buf.bytes_init()) as usize;
         let flags = self.flags & !libc::MSG_WAITALL;
         let mut sent = 0;
         while sent < len {
-            // SAFETY: `ptr + sent .. ptr + len` are initialized bytes of the buffer.
             let res = blocking_io(fd, libc::POLLOUT, || {
+                // SAFETY: `sent < len`, so `ptr + sent .. ptr + len` are
+                // initialized bytes of the buffer (`IoBuf`), held by
+                // `self.buf` throughout.
                 cvt(unsafe { libc::send(fd, ptr.cast::<u8>().add(sent).cast(), len - sent, flags) })
             });
             match res {

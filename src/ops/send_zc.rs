@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
+use super::sqe_len;
 use crate::buf::IoBuf;
 use crate::driver::{Cqe, MultishotKind, Ring};
 
@@ -24,10 +25,6 @@ pub(crate) enum ZcEvent {
     Released,
 }
 
-fn len_of<B: IoBuf>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_init()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_ptr`, owned by
 // `self.buf` (`IoBuf`), which the lifecycle keeps until the final CQE.
 unsafe impl<B: IoBuf> MultishotKind for SendZc<B> {
@@ -35,7 +32,7 @@ unsafe impl<B: IoBuf> MultishotKind for SendZc<B> {
     const OPCODE: u8 = opcode::SendZc::CODE;
 
     fn sqe(&mut self, _ring: &Ring) -> io::Result<squeue::Entry> {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_init());
         Ok(
             opcode::SendZc::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
                 .flags(libc::MSG_NOSIGNAL | libc::MSG_WAITALL)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::cvt;
+use super::{cvt, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBuf;
 use crate::driver::{Cqe, OpKind, Ring};
@@ -30,10 +30,6 @@ impl<B> WriteAt<B> {
     }
 }
 
-fn len_of<B: IoBuf>(buf: &B) -> u32 {
-    u32::try_from(buf.bytes_init()).unwrap_or(u32::MAX)
-}
-
 // SAFETY: the only pointer in the SQE is the buffer's `stable_ptr`, heap or
 // static memory owned by `self.buf` (`IoBuf`'s contract).
 unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
@@ -47,7 +43,7 @@ unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
     }
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = len_of(&self.buf);
+        let len = sqe_len(self.buf.bytes_init());
         if let Some(slot) = self.slot {
             return opcode::WriteFixed::new(
                 types::Fd(self.fd.as_raw_fd()),
@@ -70,13 +66,13 @@ unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
     fn blocking(self) -> Self::Output {
         let fd = self.fd.as_raw_fd();
         let ptr = self.buf.stable_ptr().cast::<libc::c_void>();
-        let len = len_of(&self.buf) as usize;
+        let len = sqe_len(self.buf.bytes_init()) as usize;
         let pos = self.pos as libc::off_t;
         // SAFETY: `ptr` is valid for `len` initialized bytes (`IoBuf`).
         let mut res = cvt(unsafe { libc::pwrite(fd, ptr, len, pos) });
         if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ESPIPE)) {
             // A pipe or socket: like io_uring, ignore the position.
-            // SAFETY: as above.
+            // SAFETY: `ptr` is valid for `len` initialized bytes (`IoBuf`).
             res = cvt(unsafe { libc::write(fd, ptr, len) });
         }
         (res, self.buf)

@@ -1,6 +1,8 @@
 //! `TcpListener::incoming`: a stream of connections from one multishot accept.
 
+use std::fmt;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -79,5 +81,18 @@ impl Stream for Incoming<'_> {
                 },
             }
         }
+    }
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (fd, io_uring) = match &self.inner {
+            Inner::Uring(accepts) => (accepts.data_ref().fd.as_raw_fd(), true),
+            Inner::Listener(listener) => (listener.as_raw_fd(), false),
+        };
+        f.debug_struct("Incoming")
+            .field("fd", &fd)
+            .field("io_uring", &io_uring)
+            .finish()
     }
 }

@@ -3,7 +3,6 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
@@ -12,8 +11,9 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use super::stream::TcpStream;
 use crate::driver;
 use crate::driver::Op;
+use crate::net::accept::poll_accept;
 use crate::net::{ToSocketAddrs, each_addr};
-use crate::ops::accept::{Accept, accept_now};
+use crate::ops::accept::Accept;
 
 /// A TCP socket server, listening for connections: Tokio's `TcpListener`
 /// on io_uring.
@@ -53,6 +53,11 @@ enum Inner {
 impl TcpListener {
     /// Binds to `addr` (resolved like Tokio does; the first address that
     /// binds wins), with `SO_REUSEADDR` and a backlog of 1024, as Tokio.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it waits only for the address lookup, so a dropped call
+    /// left no socket bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, |addr| async move { Self::bind_addr(addr) }).await
     }
@@ -109,9 +114,12 @@ impl TcpListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a connection the kernel accepted for a dropped call is
-    /// closed, not handed to a later call. (With Tokio's epoll listener it
-    /// stays in the backlog instead; either way no caller sees it twice.)
+    /// Cancel safe: if dropped before completing, no connection is lost. On
+    /// io_uring the accept the call submitted stays with the listener, and a
+    /// connection it takes after the drop is returned by the next `accept`
+    /// or `poll_accept` (on epoll the connection waits in the backlog, as
+    /// with Tokio). Connections it takes after the listener is dropped are
+    /// closed.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -120,28 +128,11 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         match &self.inner {
             Inner::Uring { fd, accepting } => {
-                let mut slot = accepting.lock().unwrap_or_else(|e| e.into_inner());
-                if slot.is_none() {
-                    // A connection already in the backlog is taken at once (as
-                    // Tokio does), under Tokio's cooperative budget so an
-                    // accept loop facing a burst still lets other tasks run.
-                    let coop = ready!(tokio::task::coop::poll_proceed(cx));
-                    if let Some((stream, addr)) = accept_now(fd)? {
-                        coop.made_progress();
-                        let peer = addr.as_socket().ok_or_else(|| {
-                            io::Error::other("accepted a connection without an IP address")
-                        })?;
-                        return Poll::Ready(Ok((TcpStream::from_uring_fd(stream), peer)));
-                    }
-                }
-                let op = slot.get_or_insert_with(|| Op::new(Accept::new(Arc::clone(fd))));
-                let res = ready!(Pin::new(op).poll(cx));
-                *slot = None;
-                let (fd, peer, _) = res?;
-                let peer = peer.ok_or_else(|| {
+                let (stream, addr) = ready!(poll_accept(fd, accepting, cx))?;
+                let peer = addr.as_socket().ok_or_else(|| {
                     io::Error::other("accepted a connection without an IP address")
                 })?;
-                Poll::Ready(Ok((TcpStream::from_uring_fd(fd), peer)))
+                Poll::Ready(Ok((TcpStream::from_uring_fd(stream), peer)))
             }
             Inner::Epoll(listener) => {
                 let (stream, peer) = ready!(listener.poll_accept(cx))?;
@@ -180,8 +171,6 @@ impl TcpListener {
         }
     }
 }
-
-use std::future::Future as _;
 
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {

@@ -141,6 +141,11 @@ impl TcpSocket {
     }
 
     /// Connects to `addr`, giving a [`TcpStream`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future closes the socket it took, abandoning the attempt as
+    /// [`TcpStream::connect`] does.
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         if !driver::io_uring_active()? {
             let std = std::net::TcpStream::from(self.inner);

@@ -68,6 +68,12 @@ impl TcpStream {
     }
 
     /// Opens a connection to `addr`, trying each resolved address in turn.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt and closes its socket (on
+    /// io_uring once the kernel let go of the cancelled connect), so a
+    /// connection the peer already accepted is closed too.
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         each_addr(addr, Self::connect_addr).await
     }

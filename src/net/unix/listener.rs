@@ -3,7 +3,6 @@ use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
@@ -13,7 +12,8 @@ use super::stream::UnixStream;
 use super::{SocketAddr, local_addr_of, peer_addr_of};
 use crate::driver;
 use crate::driver::Op;
-use crate::ops::accept::{Accept, accept_now};
+use crate::net::accept::poll_accept;
+use crate::ops::accept::Accept;
 
 /// A Unix socket server: Tokio's `UnixListener` on io_uring.
 ///
@@ -72,8 +72,9 @@ impl UnixListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a connection the kernel accepted for a dropped call is
-    /// closed, not handed out twice.
+    /// Cancel safe: if dropped before completing, no connection is lost (see
+    /// [`TcpListener::accept`](crate::net::TcpListener::accept)): a
+    /// connection taken after the drop is returned by the next `accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -82,19 +83,7 @@ impl UnixListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         match &self.inner {
             Inner::Uring { fd, accepting } => {
-                let mut slot = accepting.lock().unwrap_or_else(|e| e.into_inner());
-                if slot.is_none() {
-                    let coop = ready!(tokio::task::coop::poll_proceed(cx));
-                    if let Some((stream, _)) = accept_now(fd)? {
-                        coop.made_progress();
-                        let peer = peer_addr_of(stream.as_fd())?;
-                        return Poll::Ready(Ok((UnixStream::from_uring_fd(stream), peer)));
-                    }
-                }
-                let op = slot.get_or_insert_with(|| Op::new(Accept::new(Arc::clone(fd))));
-                let res = ready!(Pin::new(op).poll(cx));
-                *slot = None;
-                let (stream, _, _) = res?;
+                let (stream, _) = ready!(poll_accept(fd, accepting, cx))?;
                 let peer = peer_addr_of(stream.as_fd())?;
                 Poll::Ready(Ok((UnixStream::from_uring_fd(stream), peer)))
             }
@@ -115,8 +104,6 @@ impl UnixListener {
         SockRef::from(self).take_error()
     }
 }
-
-use std::future::Future as _;
 
 impl AsRawFd for UnixListener {
     fn as_raw_fd(&self) -> RawFd {

@@ -53,6 +53,12 @@ impl UnixStream {
     }
 
     /// Connects to the socket at `path`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt and closes its socket (on
+    /// io_uring once the kernel let go of the cancelled connect), so a
+    /// connection the peer already accepted is closed too.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
         if !driver::io_uring_active()? {
