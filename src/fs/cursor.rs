@@ -13,39 +13,15 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 use super::File;
+use super::cursor_state::Inflight;
 use crate::driver::Op;
 use crate::ops::read_at::ReadAt;
 use crate::ops::read_cached::{Cached, read_cached};
 use crate::ops::write_at::WriteAt;
-use crate::sched::{Admit, Dir, Hold};
+use crate::sched::{Dir, Hold};
 
 /// Largest read or write one cursor operation moves.
 const MAX_CHUNK: usize = 256 * 1024;
-
-#[derive(Default)]
-pub(crate) struct Cursor {
-    /// The logical position: where the next read or write happens.
-    pos: u64,
-    inflight: Option<Inflight>,
-    /// Bytes read at `pos` and not yet handed out, and how far it got.
-    pending: Option<(Vec<u8>, usize)>,
-    spare: Option<Vec<u8>>,
-    /// An error of an earlier write, for the next call.
-    error: Option<io::Error>,
-    seek: Option<SeekFrom>,
-    /// A write waiting for the disk's queue; withdrawn by a read or seek.
-    write_admit: Option<Admit>,
-}
-
-enum Inflight {
-    /// A read into `buf` at `pos`, waiting for the disk's queue to
-    /// dispatch it (it then holds nothing there: `Hold::Instant`).
-    AdmitRead(Admit, Vec<u8>, u64),
-    /// A read at the cursor position.
-    Read(Op<ReadAt<Vec<u8>>>),
-    /// A write already counted in `pos`, `len` bytes at `at`.
-    Write(Op<WriteAt<Vec<u8>>>, u64, usize),
-}
 
 impl File {
     /// Finishes the operation in flight. A finished read leaves its bytes in

@@ -21,10 +21,12 @@
 
 mod blocking;
 mod cursor;
+mod cursor_state;
 mod direct;
 mod file;
 mod functions;
 mod open_options;
+mod positional;
 
 pub use file::File;
 pub use functions::{

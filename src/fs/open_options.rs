@@ -37,6 +37,15 @@ impl Default for OpenOptions {
     }
 }
 
+// `File::options` lives here, beside what it returns, so that `file.rs`
+// does not import this file, which imports it.
+impl File {
+    /// An [`OpenOptions`] to configure and open a file.
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+}
+
 impl OpenOptions {
     /// All options off; mode `0o666` (before the umask).
     pub fn new() -> OpenOptions {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::driver;
 use crate::net::stream_io::UringStream;
 use crate::net::{ToSocketAddrs, each_addr};
@@ -124,19 +123,6 @@ impl TcpStream {
             Inner::Uring(stream) => Ok(std::net::TcpStream::from(stream.fd().try_clone()?)),
             Inner::Epoll(stream) => stream.into_std(),
         }
-    }
-
-    /// Splits into a read half and a write half borrowing the stream; both
-    /// can be used at once (e.g. in `tokio::join!`).
-    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        split::split(self)
-    }
-
-    /// Splits into owned halves that can move to different tasks;
-    /// [`OwnedReadHalf::reunite`] puts them back together. Dropping the
-    /// write half shuts the write direction down, as in Tokio.
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        split::into_split(self)
     }
 
     /// The local address of the connection.

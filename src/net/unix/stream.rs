@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
-use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{SocketAddr, UCred, local_addr_of, peer_addr_of, peer_cred};
 use crate::driver;
 use crate::net::stream_io::UringStream;
@@ -108,16 +107,6 @@ impl UnixStream {
             Inner::Uring(s) => Ok(std::os::unix::net::UnixStream::from(s.fd().try_clone()?)),
             Inner::Epoll(s) => s.into_std(),
         }
-    }
-
-    /// Splits into borrowed read and write halves.
-    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        split::split(self)
-    }
-
-    /// Splits into owned halves; dropping the write half shuts writing down.
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        split::into_split(self)
     }
 
     /// The local address.
