@@ -10,8 +10,8 @@
 //! class. Requests the arena cannot serve (over [`MAX_CLASS`], alignment
 //! over a page, arena full) are ordinary heap allocations.
 
+use crate::sync::Mutex;
 use std::alloc::{Layout, alloc_zeroed};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes per chunk: one registered buffer of the kernel's table each.
@@ -75,7 +75,7 @@ fn class_of(len: usize, align: usize) -> Option<(u8, usize)> {
 /// the heap should serve the request.
 pub(crate) fn alloc(len: usize, align: usize) -> Option<Block> {
     let (class, size) = class_of(len, align)?;
-    let mut carve = ARENA.carve.lock().unwrap_or_else(|e| e.into_inner());
+    let mut carve = ARENA.carve.lock();
     if let Some(addr) = carve.free[class as usize].pop() {
         drop(carve);
         let ptr = addr as *mut u8;
@@ -113,7 +113,7 @@ pub(crate) fn alloc(len: usize, align: usize) -> Option<Block> {
 /// `block` came from [`alloc`] and nothing (neither the kernel nor a
 /// buffer) uses its memory any more.
 pub(crate) unsafe fn free(block: Block) {
-    let mut carve = ARENA.carve.lock().unwrap_or_else(|e| e.into_inner());
+    let mut carve = ARENA.carve.lock();
     carve.free[block.class as usize].push(block.ptr as usize);
 }
 

@@ -5,10 +5,11 @@ use std::alloc::{Layout, alloc_zeroed};
 use std::fmt;
 use std::io;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use super::{IoBuf, IoBufMut};
+use crate::sync::Mutex;
 
 /// Registered-buffer slots a ring has: the kernel's maximum
 /// (`IORING_MAX_REG_BUFFERS`).
@@ -124,12 +125,7 @@ impl FixedBufPool {
 
     /// A free buffer (its length 0), or `None` while all are lent out.
     pub fn try_get(&self) -> Option<FixedBuf> {
-        let index = self
-            .inner
-            .free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()?;
+        let index = self.inner.free.lock().pop()?;
         Some(FixedBuf {
             pool: Arc::clone(&self.inner),
             index,
@@ -258,11 +254,7 @@ impl DerefMut for FixedBuf {
 
 impl Drop for FixedBuf {
     fn drop(&mut self) {
-        self.pool
-            .free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(self.index);
+        self.pool.free.lock().push(self.index);
         self.pool.returned.notify_one();
     }
 }

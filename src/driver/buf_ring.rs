@@ -12,9 +12,10 @@
 
 use std::io;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
 
+use crate::sync::Mutex;
 use io_uring::IoUring;
 use io_uring::types::BufRingEntry;
 
@@ -62,7 +63,7 @@ impl Accounting {
     /// `bid`; `more` if the kernel keeps the buffer for further data.
     /// Returns where the data starts in the buffer.
     pub(crate) fn consume(&self, bid: u16, len: u32, more: bool) -> u32 {
-        let mut bids = self.bids.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bids = self.bids.lock();
         let Some(st) = bids.get_mut(usize::from(bid)) else {
             return 0;
         };
@@ -76,7 +77,7 @@ impl Accounting {
     /// The data of one CQE in `bid` was released; true when the buffer
     /// can go back to the kernel.
     fn release(&self, bid: u16) -> bool {
-        let mut bids = self.bids.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bids = self.bids.lock();
         let Some(st) = bids.get_mut(usize::from(bid)) else {
             return false;
         };
@@ -159,7 +160,7 @@ impl BufRing {
 
     /// Hands buffer `bid` back to the kernel.
     fn recycle(&self, bid: u16) {
-        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tail = self.tail.lock();
         let index = usize::from(*tail & (ENTRIES - 1));
         // SAFETY: `index < ENTRIES`, within the mapped entries; the kernel
         // reads entries only up to the tail published below, and this slot

@@ -8,13 +8,14 @@
 //! thread that is not bound yet, which is the runtime it built.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use tokio::runtime::{Handle, Id};
 
 use super::cpuset::CpuSet;
 use super::groups::WorkerGroups;
 use super::params::RingParams;
+use crate::sync::Mutex;
 
 /// How the rings of one configured runtime are made.
 pub(crate) struct RuntimeRings {
@@ -68,7 +69,7 @@ impl RuntimeRings {
 }
 
 fn bind(shared: &Arc<RuntimeRings>, id: Id) {
-    let mut table = BOUND.lock().unwrap_or_else(|e| e.into_inner());
+    let mut table = BOUND.lock();
     table.retain(|(_, w)| w.strong_count() > 0);
     if !table.iter().any(|(bound, _)| *bound == id) && shared.bound.set(id).is_ok() {
         table.push((id, Arc::downgrade(shared)));
@@ -78,7 +79,7 @@ fn bind(shared: &Arc<RuntimeRings>, id: Id) {
 /// The settings of runtime `id`, if it was built with shardio.
 pub(crate) fn lookup(id: Id) -> Option<Arc<RuntimeRings>> {
     {
-        let table = BOUND.lock().unwrap_or_else(|e| e.into_inner());
+        let table = BOUND.lock();
         if let Some(shared) = table
             .iter()
             .find(|(bound, _)| *bound == id)

@@ -7,11 +7,12 @@ use std::future::Future as _;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use crate::driver::Op;
 use crate::ops::accept::{Accept, accept_now};
+use crate::sync::Mutex;
 
 /// Polls to accept a connection on the listening socket `listener`:
 /// returns the connection and its peer's address as the kernel gave it.
@@ -22,7 +23,7 @@ pub(crate) fn poll_accept(
     accepting: &Mutex<Option<Op<Accept>>>,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<(OwnedFd, socket2::SockAddr)>> {
-    let mut slot = accepting.lock().unwrap_or_else(|e| e.into_inner());
+    let mut slot = accepting.lock();
     if slot.is_none() {
         // A connection already in the backlog is taken at once (as Tokio
         // does), under Tokio's cooperative budget so an accept loop facing a

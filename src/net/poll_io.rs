@@ -12,7 +12,7 @@ use std::future::Future;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker, ready};
 
 use tokio::io::ReadBuf;
@@ -20,6 +20,7 @@ use tokio::io::ReadBuf;
 use crate::driver::Op;
 use crate::ops::poll::PollAdd;
 use crate::sched::{Admit, Dir, Hold, Target};
+use crate::sync::Mutex;
 
 /// Which readiness.
 #[derive(Clone, Copy)]
@@ -53,13 +54,9 @@ impl Wake for Waiters {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let wakers = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let wakers = std::mem::take(&mut *self.0.lock());
         wakers.into_iter().for_each(Waker::wake);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
@@ -90,9 +87,9 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
             Direction::Read => (&self.read, libc::POLLIN),
             Direction::Write => (&self.write, libc::POLLOUT),
         };
-        let mut waiting = lock(slot);
+        let mut waiting = slot.lock();
         {
-            let mut waiters = lock(&waiting.waiters.0);
+            let mut waiters = waiting.waiters.0.lock();
             if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
                 waiters.push(cx.waker().clone());
             }
@@ -105,7 +102,7 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         let res = ready!(Pin::new(op).poll(&mut Context::from_waker(&shared)));
         waiting.op = None;
         // Everyone else waiting may try now too.
-        let others = std::mem::take(&mut *lock(&waiting.waiters.0));
+        let others = std::mem::take(&mut *waiting.waiters.0.lock());
         others
             .into_iter()
             .filter(|w| !w.will_wake(cx.waker()))
@@ -140,7 +137,7 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         f: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         {
-            let mut admit = lock(&self.send_admit);
+            let mut admit = self.send_admit.lock();
             if admit.is_none() {
                 *admit = self.sched.admit_net(Dir::Write, bytes, Hold::Instant);
             }

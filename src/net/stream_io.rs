@@ -10,7 +10,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 use futures::Stream;
@@ -21,6 +21,7 @@ use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::ops::send::Send;
 use crate::sched::{Admit, Dir, Hold, Target};
+use crate::sync::Mutex;
 
 /// Largest chunk a single `poll_write` accepts: the in-flight budget.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -99,10 +100,6 @@ struct WriteState {
     spare: Option<Vec<u8>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl UringStream {
     pub(crate) fn new(fd: OwnedFd) -> UringStream {
         UringStream {
@@ -125,7 +122,7 @@ impl UringStream {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        let mut st = lock(&self.read);
+        let mut st = self.read.lock();
         ready!(self.poll_fill(&mut st, cx))?;
         st.copy_out(buf, true);
         Poll::Ready(Ok(()))
@@ -137,7 +134,7 @@ impl UringStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<usize>> {
-        let mut st = lock(&self.read);
+        let mut st = self.read.lock();
         ready!(self.poll_fill(&mut st, cx))?;
         Poll::Ready(Ok(st.copy_out(buf, false)))
     }
@@ -145,7 +142,7 @@ impl UringStream {
     /// Ready once shardio holds received bytes for this stream (or it saw
     /// end of stream or an error): a read then returns without waiting.
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = lock(&self.read);
+        let mut st = self.read.lock();
         self.poll_fill(&mut st, cx)
     }
 
@@ -153,7 +150,7 @@ impl UringStream {
     /// receive so that [`poll_read_ready`](Self::poll_read_ready) will see
     /// the next ones).
     pub(crate) fn try_read(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
-        let mut st = lock(&self.read);
+        let mut st = self.read.lock();
         let mut cx = Context::from_waker(Waker::noop());
         match self.poll_fill(&mut st, &mut cx) {
             Poll::Ready(Ok(())) => {
@@ -172,7 +169,7 @@ impl UringStream {
         cx: &mut Context<'_>,
         dst: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        let mut st = lock(&self.read);
+        let mut st = self.read.lock();
         ready!(self.poll_fill(&mut st, cx))?;
         let mut buf = ReadBuf::uninit(dst);
         Poll::Ready(Ok(st.copy_out(&mut buf, true)))
@@ -180,7 +177,7 @@ impl UringStream {
 
     /// Waits until no send is in flight, reporting its error if it failed.
     pub(crate) fn poll_send_idle(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = lock(&self.write);
+        let mut st = self.write.lock();
         self.poll_inflight(&mut st, cx)
     }
 
@@ -292,7 +289,7 @@ impl UringStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut st = lock(&self.write);
+        let mut st = self.write.lock();
         ready!(self.poll_inflight(&mut st, cx))?;
         // Charged before it is submitted; until dispatched nothing is
         // accepted (the caller's bytes stay with the caller).
@@ -353,7 +350,7 @@ impl UringStream {
     /// Ready once no send is in flight: a write is then accepted at once.
     /// The error of the last send, if any, is reported by the next write.
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = lock(&self.write);
+        let mut st = self.write.lock();
         if let Err(e) = ready!(self.poll_inflight(&mut st, cx)) {
             // Writable, and the next write reports what went wrong.
             st.error = Some(e);
@@ -372,7 +369,7 @@ impl UringStream {
     }
 
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = lock(&self.write);
+        let mut st = self.write.lock();
         self.poll_inflight(&mut st, cx)
     }
 
@@ -386,7 +383,7 @@ impl UringStream {
     /// finished: at once if there is none, else from a task on the current
     /// runtime (best effort: at once when there is no runtime).
     pub(crate) fn shutdown_when_flushed(self: &Arc<Self>) {
-        let pending = lock(&self.write).inflight.is_some();
+        let pending = self.write.lock().inflight.is_some();
         if pending {
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 let stream = Arc::clone(self);
@@ -410,7 +407,7 @@ impl Drop for UringStream {
         // Bytes a write reported as written must still go out, as they would
         // from a kernel socket buffer: let the send finish on its own (it
         // keeps the fd open until then, so the FIN follows the data).
-        if let Some(op) = lock(&self.write).inflight.take() {
+        if let Some(op) = self.write.lock().inflight.take() {
             op.detach();
         }
     }

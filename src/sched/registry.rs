@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::active::activate;
@@ -11,7 +11,7 @@ use super::cost::CostModel;
 use super::device::Device;
 use super::dir::Dir;
 use super::properties::{DiskProperties, IoProperties, NetProperties};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, RwLock};
 
 /// The latency goal when none is configured (Seastar's 0.75 ms).
 pub(crate) const DEFAULT_LATENCY_GOAL: Duration = Duration::from_micros(750);
@@ -63,7 +63,7 @@ pub(crate) fn install(props: Option<&IoProperties>, latency_goal: Duration, cap:
         latency_goal_ns: latency_goal.as_nanos().max(1) as u64,
         cap,
     };
-    *MODEL.write().unwrap_or_else(|e| e.into_inner()) = Some(model);
+    *MODEL.write() = Some(model);
     // Devices made under the previous settings keep serving the files and
     // sockets that hold them; new lookups get the new settings.
     *DEVICES.lock() = None;
@@ -75,7 +75,7 @@ fn device(key: Key) -> Arc<Device> {
     if let Some(d) = devices.get(&key) {
         return Arc::clone(d);
     }
-    let model = MODEL.read().unwrap_or_else(|e| e.into_inner());
+    let model = MODEL.read();
     let (goal, cap) = model.as_ref().map_or(
         (DEFAULT_LATENCY_GOAL.as_nanos() as u64, DEFAULT_INFLIGHT_CAP),
         |m| (m.latency_goal_ns, m.cap),
@@ -122,7 +122,6 @@ pub(crate) fn disk_of(fd: &impl AsRawFd) -> io::Result<(Arc<Device>, Arc<Device>
     let dev = unsafe { st.assume_init() }.st_dev;
     let duplex = MODEL
         .read()
-        .unwrap_or_else(|e| e.into_inner())
         .as_ref()
         .and_then(|m| m.disks.get(&dev))
         .is_some_and(|p| p.duplex);

@@ -10,8 +10,9 @@ mod signal;
 mod slot;
 mod watchdog;
 
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+use crate::sync::Mutex;
 
 pub(crate) use slot::{SlotStats, WorkerSlot, enter_poll, exit_poll};
 
@@ -35,8 +36,8 @@ impl StallDetector {
 
     /// Adds a worker's slot, starting the watchdog on the first.
     fn register(self: &Arc<Self>, slot: Arc<WorkerSlot>) {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&slot));
-        all_slots().lock().unwrap_or_else(|e| e.into_inner()).push(Arc::downgrade(&slot));
+        self.slots.lock().push(Arc::clone(&slot));
+        all_slots().lock().push(Arc::downgrade(&slot));
         self.watchdog.get_or_init(|| {
             signal::install();
             watchdog::spawn(Arc::downgrade(self));
@@ -52,7 +53,7 @@ fn all_slots() -> &'static Mutex<Vec<Weak<WorkerSlot>>> {
 
 /// Per-worker stall counters for `metrics()`.
 pub(crate) fn worker_stats() -> Vec<SlotStats> {
-    let mut slots = all_slots().lock().unwrap_or_else(|e| e.into_inner());
+    let mut slots = all_slots().lock();
     slots.retain(|w| w.strong_count() > 0);
     slots.iter().filter_map(Weak::upgrade).map(|s| s.stats()).collect()
 }

@@ -8,9 +8,9 @@
 //! capture runs at a time.
 
 use std::ffi::c_void;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use crate::sync::Mutex;
 
 const MAX_FRAMES: usize = 64;
 
@@ -87,7 +87,7 @@ pub(super) fn capture(tid: i32) -> Option<Vec<usize>> {
     if sig == 0 {
         return None;
     }
-    let _one_at_a_time = CAPTURE.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = CAPTURE.lock();
     DONE.store(false, Ordering::Release);
     TARGET.store(tid, Ordering::Release);
     // SAFETY: tgkill signals a thread of this process with a signal whose

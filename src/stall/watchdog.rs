@@ -50,7 +50,7 @@ fn run(detector: Weak<StallDetector>) {
             suppressed: 0,
         });
         let threshold = d.threshold.as_nanos() as u64;
-        let slots: Vec<_> = d.slots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let slots: Vec<_> = d.slots.lock().clone();
         let interval = (d.threshold / 4).clamp(Duration::from_millis(1), Duration::from_millis(100));
         drop(d);
         for slot in slots {

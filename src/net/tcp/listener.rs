@@ -3,7 +3,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -14,6 +14,7 @@ use crate::driver::Op;
 use crate::net::accept::poll_accept;
 use crate::net::{ToSocketAddrs, each_addr};
 use crate::ops::accept::Accept;
+use crate::sync::Mutex;
 
 /// A TCP socket server, listening for connections: Tokio's `TcpListener`
 /// on io_uring.

@@ -3,7 +3,7 @@ use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use socket2::SockRef;
@@ -14,6 +14,7 @@ use crate::driver;
 use crate::driver::Op;
 use crate::net::accept::poll_accept;
 use crate::ops::accept::Accept;
+use crate::sync::Mutex;
 
 /// A Unix socket server: Tokio's `UnixListener` on io_uring.
 ///
