@@ -135,12 +135,12 @@ impl<T: OpKind> Op<T> {
             return self.start_fallback(data);
         }
         let sqe = data.sqe();
-        // SAFETY: by `OpKind`'s contract the SQE points into `data`'s stable
-        // memory; `data` stays in this op until the CQE is taken, or moves to
-        // the ring's slot (keeping the memory in place) if the op is dropped.
         // A no-op waker (a send nobody waits for yet) is not kept: its
         // completion then wakes nobody, not even the reaper to deliver it.
         let waker = (!cx.waker().will_wake(Waker::noop())).then(|| cx.waker().clone());
+        // SAFETY: by `OpKind`'s contract the SQE points into `data`'s stable
+        // memory; `data` stays in this op until the CQE is taken, or moves to
+        // the ring's slot (keeping the memory in place) if the op is dropped.
         let (index, submit_now) = unsafe { ring.push(sqe, Lifecycle::Waiting(waker), T::STORAGE) };
         if submit_now {
             ring.submit_only();
