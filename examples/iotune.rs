@@ -116,24 +116,11 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     Ok(Some(args))
 }
 
-/// `123`, `4k`, `256M`, `1G`, `1GiB`, ... (binary multiples).
+/// A whole number of bytes with the suffixes of io_properties files
+/// (`k`/`K`, `M`, `G`, `T`: powers of 1024), read by the crate's one parser.
 fn parse_size(s: &str) -> Option<u64> {
-    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, suffix) = s.split_at(digits);
-    let num: u64 = num.parse().ok()?;
-    let suffix = suffix
-        .strip_suffix("iB")
-        .or(suffix.strip_suffix('B'))
-        .unwrap_or(suffix);
-    let shift = match suffix {
-        "" => 0,
-        "k" | "K" => 10,
-        "m" | "M" => 20,
-        "g" | "G" => 30,
-        "t" | "T" => 40,
-        _ => return None,
-    };
-    num.checked_mul(1 << shift)
+    let value = shardio::sched::parse_size(s)?;
+    (value >= 0.0 && value.fract() == 0.0 && value < u64::MAX as f64).then_some(value as u64)
 }
 
 /// The longest mount point in /proc/self/mountinfo holding `dir` (canonical).
