@@ -53,5 +53,6 @@ pub use shardio_macros::{main, test};
 #[doc(hidden)]
 pub mod __private {
     //! Used by the code `#[shardio::main]` and `#[shardio::test]` expand to.
+    pub use crate::runtime::IntoConfig;
     pub use tokio;
 }

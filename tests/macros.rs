@@ -110,3 +110,56 @@ async fn body_runs_with_the_runtime_context() {
     tokio::spawn(async move { tx.send(shardio::nop().await.is_ok()) });
     assert!(rx.await.expect("sender dropped"));
 }
+
+static PARKS_A: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PARKS_B: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn counting_parks() -> shardio::Config {
+    shardio::Config::default().on_thread_park(|| {
+        PARKS_A.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+}
+
+mod settings {
+    pub(crate) fn fallible() -> std::io::Result<shardio::Config> {
+        Ok(shardio::Config::default()
+            .storage_submit_batch(2)?
+            .on_thread_park(|| {
+                super::PARKS_B.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }))
+    }
+
+    pub(crate) fn refused() -> std::io::Result<shardio::Config> {
+        shardio::Config::default().ring_entries(0)
+    }
+}
+
+/// `config = f` hands `f()`'s `Config` to the runtime: its park hook runs.
+#[shardio::test(config = counting_parks)]
+async fn config_from_a_function_reaches_the_runtime() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(PARKS_A.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
+/// A path to a function returning `io::Result<Config>` works too, also on
+/// `main` and with other arguments.
+#[shardio::main(flavor = "multi_thread", worker_threads = 1, config = settings::fallible)]
+async fn main_with_config() -> io::Result<()> {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    shardio::nop().await
+}
+
+#[test]
+fn config_from_a_fallible_function_on_main() -> io::Result<()> {
+    main_with_config()?;
+    assert!(PARKS_B.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    Ok(())
+}
+
+/// The function's error stops the program before the runtime exists, with
+/// the function's name and the error's cause.
+#[shardio::test(config = settings::refused)]
+#[should_panic(expected = "the configuration from `settings::refused` failed")]
+async fn a_config_function_that_fails_panics_with_its_name_and_error() {
+    unreachable!("the runtime must not start");
+}

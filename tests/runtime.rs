@@ -191,3 +191,53 @@ fn spin_before_park_is_bounded_and_keeps_completions_flowing() -> io::Result<()>
         work().await
     })
 }
+
+/// `SHARDIO_*` variables fill in the settings the code left alone, through
+/// `BuilderExt` (and so the macros); a bad value names itself. Sets the
+/// process environment: nextest runs each test in its own process, and the
+/// variables are set before any other thread exists.
+#[test]
+fn environment_variables_configure_what_the_code_left_alone() -> io::Result<()> {
+    // SAFETY: no other thread runs yet in this test's own process, so none
+    // reads the environment while it changes.
+    unsafe { std::env::set_var("SHARDIO_IO_INFLIGHT_CAP", "0") };
+    let err = Config::from_env().unwrap_err();
+    assert!(
+        err.to_string().contains("SHARDIO_IO_INFLIGHT_CAP=0"),
+        "{err}"
+    );
+    let panicked = std::panic::catch_unwind(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .shardio(Config::default());
+    })
+    .expect_err("a bad variable stops the builder");
+    let message = panicked
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("SHARDIO_IO_INFLIGHT_CAP=0"), "{message}");
+    // The code's own setting, or `use_env(false)`, leaves the variable out.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(Config::default().io_inflight_cap(4)?);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(Config::default().use_env(false));
+    // SAFETY: as above; the runtimes built were dropped with no thread left.
+    unsafe {
+        std::env::remove_var("SHARDIO_IO_INFLIGHT_CAP");
+        std::env::set_var("SHARDIO_ASYNC_WORKERS", "0");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(Config::default())
+        .build()?;
+    rt.block_on(shardio::nop())?;
+    let m = shardio::metrics();
+    if !m.fallback_active {
+        // The ring got an SQ-poll thread on CPU 0, as the variable said.
+        assert!(m.worker_groups.iter().any(|g| g.cpu == 0), "{m:?}");
+    }
+    Ok(())
+}

@@ -21,6 +21,18 @@ use super::hooks::Hooks;
 /// Works for `new_multi_thread()` and `new_current_thread()` builders. The
 /// runtime needs Tokio's I/O driver (`enable_io()` or `enable_all()`).
 ///
+/// The `SHARDIO_*` environment variables fill in the settings `config`
+/// leaves at their defaults ([`Config::with_env`]), so an operator can turn
+/// on async-worker cores or a device model without a code change;
+/// [`Config::use_env(false)`](Config::use_env) turns that off.
+///
+/// # Panics
+///
+/// If a `SHARDIO_*` variable holds a value that is not valid (the message
+/// names the variable, its value and an example), as Tokio's builder
+/// panics on a bad setting. Call [`Config::with_env`] yourself to handle
+/// the error instead.
+///
 /// ```
 /// use shardio::BuilderExt;
 ///
@@ -45,6 +57,11 @@ pub trait BuilderExt {
 
 impl BuilderExt for Builder {
     fn shardio(&mut self, config: Config) -> &mut Self {
+        let config = if config.use_env {
+            config.with_env().unwrap_or_else(|e| panic!("{e}"))
+        } else {
+            config
+        };
         let hooks = Hooks::new(config);
         let start = hooks.clone();
         let stop = hooks.clone();

@@ -18,6 +18,21 @@ cfg_unstable! {
 /// Largest submission queue the kernel accepts.
 const MAX_RING_ENTRIES: u32 = 32_768;
 
+// One bit per setting, set by its `Config` setter.
+pub(super) const RING_ENTRIES: u32 = 1 << 0;
+pub(super) const FORCE_FALLBACK: u32 = 1 << 1;
+pub(super) const ASYNC_WORKERS: u32 = 1 << 2;
+pub(super) const SQ_POLL_IDLE: u32 = 1 << 3;
+pub(super) const IOWQ_MAX_WORKERS: u32 = 1 << 4;
+pub(super) const PIN_WORKERS: u32 = 1 << 5;
+pub(super) const STALL_THRESHOLD: u32 = 1 << 6;
+pub(super) const STALL_REPORTS_PER_MINUTE: u32 = 1 << 7;
+pub(super) const SPIN_BEFORE_PARK: u32 = 1 << 8;
+pub(super) const STORAGE_SUBMIT_BATCH: u32 = 1 << 9;
+pub(super) const IO_PROPERTIES: u32 = 1 << 10;
+pub(super) const IO_LATENCY_GOAL: u32 = 1 << 11;
+pub(super) const IO_INFLIGHT_CAP: u32 = 1 << 12;
+
 /// Configuration of shardio for one Tokio runtime.
 ///
 /// A `Config` is valid by construction: setters that can receive a bad value
@@ -59,6 +74,11 @@ pub struct Config {
     /// The scheduler's device model, latency goal and in-flight cap; `None`
     /// when none of them was configured (the process-wide settings stay).
     pub(crate) sched: Option<SchedConfig>,
+    /// The settings the code set, one bit each (see `env.rs`): environment
+    /// variables fill in only the others.
+    pub(crate) set_by_code: u32,
+    /// Whether `BuilderExt::shardio` applies `SHARDIO_*` variables.
+    pub(crate) use_env: bool,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
     pub(crate) on_thread_park: Option<Hook>,
@@ -80,6 +100,8 @@ impl Default for Config {
             spin_before_park: Duration::ZERO,
             stall_reports_per_minute: 5,
             sched: None,
+            set_by_code: 0,
+            use_env: true,
             on_thread_start: None,
             on_thread_stop: None,
             on_thread_park: None,
@@ -118,6 +140,7 @@ impl Config {
             ));
         }
         self.ring.sq_entries = entries;
+        self.set_by_code |= RING_ENTRIES;
         self.ring.cq_entries = self.ring.cq_entries.max(entries.next_power_of_two() * 8);
         Ok(self)
     }
@@ -128,6 +151,7 @@ impl Config {
     /// runtime of the process.
     pub fn force_fallback(mut self, force: bool) -> Self {
         self.force_fallback = force;
+        self.set_by_code |= FORCE_FALLBACK;
         self
     }
 
@@ -157,6 +181,7 @@ impl Config {
     /// ```
     pub fn async_workers(mut self, cpuset: &str) -> io::Result<Self> {
         self.async_workers = Some(CpuSet::parse(cpuset, "async_workers")?);
+        self.set_by_code |= ASYNC_WORKERS;
         Ok(self)
     }
 
@@ -172,6 +197,7 @@ impl Config {
             ));
         }
         self.ring.sq_poll_idle = idle;
+        self.set_by_code |= SQ_POLL_IDLE;
         Ok(self)
     }
 
@@ -189,6 +215,7 @@ impl Config {
             ));
         }
         self.ring.iowq_max_workers = Some([bounded, unbounded]);
+        self.set_by_code |= IOWQ_MAX_WORKERS;
         Ok(self)
     }
 
@@ -198,6 +225,7 @@ impl Config {
     /// logged once as a warning. Errors as for `async_workers`.
     pub fn pin_workers(mut self, cpuset: &str) -> io::Result<Self> {
         self.pin_workers = Some(CpuSet::parse(cpuset, "pin_workers")?);
+        self.set_by_code |= PIN_WORKERS;
         Ok(self)
     }
 
@@ -225,6 +253,7 @@ impl Config {
             ));
         }
         self.stall_threshold = Some(threshold);
+        self.set_by_code |= STALL_THRESHOLD;
         Ok(self)
     }
 
@@ -232,6 +261,7 @@ impl Config {
     /// the others are counted and the next report says how many.
     pub fn stall_reports_per_minute(mut self, reports: u32) -> Self {
         self.stall_reports_per_minute = reports;
+        self.set_by_code |= STALL_REPORTS_PER_MINUTE;
         self
     }
 
@@ -264,6 +294,7 @@ impl Config {
             ));
         }
         self.spin_before_park = spin;
+        self.set_by_code |= SPIN_BEFORE_PARK;
         Ok(self)
     }
 
@@ -291,6 +322,7 @@ impl Config {
             ));
         }
         self.ring.storage_submit_batch = batch;
+        self.set_by_code |= STORAGE_SUBMIT_BATCH;
         Ok(self)
     }
 
@@ -310,6 +342,7 @@ impl Config {
     /// ```
     pub fn io_properties(mut self, props: IoProperties) -> Self {
         self.sched_mut().properties = Some(props);
+        self.set_by_code |= IO_PROPERTIES;
         self
     }
 
@@ -345,6 +378,7 @@ impl Config {
             ));
         }
         self.sched_mut().latency_goal = goal;
+        self.set_by_code |= IO_LATENCY_GOAL;
         Ok(self)
     }
 
@@ -359,6 +393,7 @@ impl Config {
             ));
         }
         self.sched_mut().inflight_cap = cap;
+        self.set_by_code |= IO_INFLIGHT_CAP;
         Ok(self)
     }
 

@@ -5,7 +5,10 @@
 
 mod builder_ext;
 mod config;
+mod env;
 pub mod hooks;
+mod into_config;
 
 pub use builder_ext::BuilderExt;
 pub use config::Config;
+pub use into_config::IntoConfig;

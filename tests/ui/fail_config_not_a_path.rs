@@ -1,0 +1,4 @@
+#[shardio::test(config = shardio::Config::default())]
+async fn configured() {}
+
+fn main() {}
