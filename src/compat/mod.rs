@@ -1,0 +1,13 @@
+//! Glue for libraries that take Tokio's sockets, one optional Cargo feature
+//! each (all off by default; a feature brings in its library only when on):
+//!
+//! | feature | gives |
+//! | --- | --- |
+//! | `axum` | [`axum::serve`](::axum::serve()) on [`TcpListener`](crate::net::TcpListener) and [`UnixListener`](crate::net::UnixListener); the peer address for `ConnectInfo` ([`compat::axum`](self::axum)) |
+//!
+//! reqwest is not here: its connector cannot be given another socket type
+//! (see the README's "Optional integrations").
+
+cfg_axum! {
+    pub mod axum;
+}
