@@ -4,10 +4,14 @@
 //! | feature | gives |
 //! | --- | --- |
 //! | `axum` | [`axum::serve`](::axum::serve()) on [`TcpListener`](crate::net::TcpListener) and [`UnixListener`](crate::net::UnixListener); the peer address for `ConnectInfo` ([`compat::axum`](self::axum)) |
+//! | `hyper` | [`Connector`](self::hyper::Connector): a client connector dialing shardio streams, for hyper-util's legacy `Client`, tonic and anything that takes a `tower::Service<Uri>` ([`compat::hyper`](self::hyper)) |
 //!
 //! reqwest is not here: its connector cannot be given another socket type
 //! (see the README's "Optional integrations").
 
 cfg_axum! {
     pub mod axum;
+}
+cfg_hyper! {
+    pub mod hyper;
 }
