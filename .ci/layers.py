@@ -36,6 +36,9 @@ ALLOWED = {
     "fs": {"ops", "driver", "buf", "sched", "sync"},
     "runtime": {"driver", "sched", "stall", "sync"},
     "metrics": {"driver", "sched", "stall", "sync"},
+    # Glue for axum, hyper and tonic (optional features): on top of the
+    # public socket types, like a user's code.
+    "compat": {"net", "sched", "sync"},
     "lib": None,  # the crate root declares and re-exports everything
 }
 
@@ -244,7 +247,8 @@ def key_rel(path, here):
     first = path.split("::")[0]
     if first in ("std", "core", "alloc", "tokio", "io_uring", "libc", "futures",
                  "mio", "socket2", "bytes", "tracing", "pin_project_lite", "saphyr",
-                 "backtrace", "shardio_macros"):
+                 "backtrace", "shardio_macros", "axum", "hyper", "hyper_util",
+                 "tonic", "tower_service"):
         return None
     return list(here) + path.split("::")
 

@@ -30,6 +30,9 @@
 mod cfg;
 
 pub mod buf;
+cfg_compat! {
+    pub mod compat;
+}
 mod driver;
 pub mod fs;
 mod metrics;

@@ -1,10 +1,11 @@
 //! Real libraries on shardio's types, each with a real server and client:
 //! hyper (HTTP/1.1 and HTTP/2), axum, tonic, tokio-util codecs, tokio-rustls,
 //! and the tokio::io utilities proxies and protocol code use.
-//! Nothing here is adapted to shardio beyond swapping the socket types.
+//! Nothing here is adapted to shardio beyond swapping the socket types and,
+//! where a library needs glue, shardio's own (`shardio::compat`, features
+//! `axum`, `hyper` and `tonic`; those tests run with the features on).
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,61 +148,59 @@ async fn hyper_http2_server_and_client() -> io::Result<()> {
     .await
 }
 
-/// axum's `Listener` for shardio's listener. axum implements
-/// `Connected<IncomingStream<TcpListener>>` for `SocketAddr` only for Tokio's
-/// listener, and the orphan rule keeps anyone else from adding it for
-/// another listener: `ConnectInfo` takes a newtype, as below.
-struct ShardioListener(TcpListener);
-
-impl axum::serve::Listener for ShardioListener {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-        loop {
-            match self.0.accept().await {
-                Ok(accepted) => return accepted,
-                // As axum does for Tokio's listener: back off and retry
-                // (e.g. EMFILE).
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
+/// Checks, after a test's traffic, that it went through the rings: on
+/// io_uring, operations were submitted, rings exist, and both the client's
+/// class and the server's (the default class: its streams name none) were
+/// charged, which only io_uring sockets are. On the fallback path
+/// (`SHARDIO_FORCE_FALLBACK=1`) it asserts nothing about rings.
+#[cfg(any(feature = "axum", feature = "hyper"))]
+fn assert_through_rings(before: &shardio::Metrics, client: &shardio::sched::PriorityClass) {
+    let after = shardio::metrics();
+    if after.fallback_active {
+        assert!(after.fallback_reason.is_some());
+        return;
     }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
-    }
+    assert!(
+        after.rings_created > 0 && !after.rings.is_empty(),
+        "no ring: {after:?}"
+    );
+    assert!(
+        after.ops_submitted > before.ops_submitted,
+        "no operation went through a ring ({} before, {} after)",
+        before.ops_submitted,
+        after.ops_submitted
+    );
+    let client = client.stats();
+    assert!(
+        client.ops > 0 && client.bytes > 0,
+        "the client's sockets were not scheduled: {client:?}"
+    );
+    let server = shardio::sched::PriorityClass::default_class().stats();
+    assert!(
+        server.ops > 0 && server.bytes > 0,
+        "the server's sockets were not scheduled: {server:?}"
+    );
 }
 
-/// The client address, for `ConnectInfo<ClientAddr>`.
-#[derive(Clone, Copy, Debug)]
-struct ClientAddr(SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, ShardioListener>>
-    for ClientAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, ShardioListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
-
+/// `axum::serve` straight on a shardio listener (`compat::axum`), with
+/// `ConnectInfo<SocketAddr>` and no type of the test's own.
+#[cfg(feature = "axum")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_serve_on_a_shardio_listener_with_connect_info() -> io::Result<()> {
     use axum::extract::ConnectInfo;
     use axum::routing::{get, post};
+    use std::net::SocketAddr;
 
     bounded(async {
-        let listener = ShardioListener(TcpListener::bind("127.0.0.1:0").await?);
-        let addr = axum::serve::Listener::local_addr(&listener)?;
+        let client_class = shardio::sched::PriorityClass::new("axum-client", 100);
+        let before = shardio::metrics();
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
         let app = axum::Router::new()
             .route("/hello", get(|| async { "hello from axum on shardio" }))
             .route(
                 "/whoami",
-                get(
-                    |ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>| async move {
-                        peer.to_string()
-                    },
-                ),
+                get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
             )
             .route(
                 "/len",
@@ -209,13 +208,14 @@ async fn axum_serve_on_a_shardio_listener_with_connect_info() -> io::Result<()> 
             );
         let server = tokio::spawn(async move {
             axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<ClientAddr>(),
+                shardio::compat::axum::with_connect_info(listener),
+                app.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .await
         });
 
         let stream = TcpStream::connect(addr).await?;
+        stream.set_class(&client_class);
         let me = stream.local_addr()?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -248,6 +248,59 @@ async fn axum_serve_on_a_shardio_listener_with_connect_info() -> io::Result<()> 
             .map_err(io::Error::other)?;
         assert_eq!(call(post_req).await?, (1024 * 1024).to_string());
         server.abort();
+        assert_through_rings(&before, &client_class);
+        Ok(())
+    })
+    .await
+}
+
+/// The same on a shardio `UnixListener`: `ConnectInfo` with the listener's
+/// own address type.
+#[cfg(feature = "axum")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_serve_on_a_shardio_unix_listener() -> io::Result<()> {
+    use axum::extract::ConnectInfo;
+    use shardio::net::unix::SocketAddr as UnixAddr;
+    use shardio::net::{UnixListener, UnixStream};
+
+    bounded(async {
+        let dir = std::env::temp_dir().join(format!("shardio-axum-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("axum.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path)?;
+        let app = axum::Router::new().route(
+            "/peer",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<UnixAddr>| async move {
+                format!("unnamed: {}", peer.is_unnamed())
+            }),
+        );
+        let server = tokio::spawn(async move {
+            axum::serve(
+                shardio::compat::axum::with_connect_info(listener),
+                app.into_make_service_with_connect_info::<UnixAddr>(),
+            )
+            .await
+        });
+        let stream = UnixStream::connect(&path).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(io::Error::other)?;
+        tokio::spawn(conn);
+        let req = Request::get("http://localhost/peer")
+            .body(Full::<Bytes>::default())
+            .map_err(io::Error::other)?;
+        let resp = sender.send_request(req).await.map_err(io::Error::other)?;
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(io::Error::other)?
+            .to_bytes();
+        assert_eq!(&body[..], b"unnamed: true");
+        server.abort();
+        let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     })
     .await
@@ -373,52 +426,11 @@ fn tokio_rustls_over_shardio_streams_on_a_shardio_runtime() -> io::Result<()> {
     }))
 }
 
-/// tonic's `Connected` for shardio's stream (a newtype, as the orphan rule
-/// requires in a user's crate too).
-struct GrpcConn(TcpStream);
-
-impl tonic::transport::server::Connected for GrpcConn {
-    type ConnectInfo = Option<SocketAddr>;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.0.peer_addr().ok()
-    }
-}
-
-impl tokio::io::AsyncRead for GrpcConn {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for GrpcConn {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<io::Result<usize>> {
-        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
-    }
-}
-
+/// A tonic server on `serve_with_incoming(listener.incoming())` and a
+/// client channel on `compat::hyper::Connector`, with no type of the test's
+/// own: shardio's streams are tonic's `Connected`, so `remote_addr()`
+/// reaches the service.
+#[cfg(feature = "tonic")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tonic_server_with_incoming_and_client_with_connector() -> io::Result<()> {
     use tonic_health::pb::HealthCheckRequest;
@@ -426,27 +438,37 @@ async fn tonic_server_with_incoming_and_client_with_connector() -> io::Result<()
     use tonic_health::pb::health_client::HealthClient;
 
     bounded(async {
+        let client_class = shardio::sched::PriorityClass::new("tonic-client", 100);
+        let before = shardio::metrics();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (reporter, health) = tonic_health::server::health_reporter();
         reporter
             .set_service_status("shardio.Echo", tonic_health::ServingStatus::Serving)
             .await;
-        let incoming = futures::stream::unfold(listener, |listener| async move {
-            let conn = listener.accept().await.map(|(stream, _)| GrpcConn(stream));
-            Some((conn, listener))
-        });
-        let server = tokio::spawn(
+        // The peers the service saw, through tonic's `Request::remote_addr`.
+        let peers = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&peers);
+        let health = tonic::service::interceptor::InterceptedService::new(
+            health,
+            move |req: tonic::Request<()>| {
+                seen.lock().unwrap().push(req.remote_addr());
+                Ok(req)
+            },
+        );
+        let server = tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(health)
-                .serve_with_incoming(incoming),
-        );
+                .serve_with_incoming(listener.incoming())
+                .await
+        });
 
+        let mut connector = shardio::compat::hyper::Connector::new();
+        connector.set_nodelay(true);
+        connector.set_class(&client_class);
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .map_err(io::Error::other)?
-            .connect_with_connector(tower::service_fn(move |_: hyper::Uri| async move {
-                TcpStream::connect(addr).await.map(TokioIo::new)
-            }))
+            .connect_with_connector(connector)
             .await
             .map_err(io::Error::other)?;
         let mut client = HealthClient::new(channel);
@@ -466,15 +488,127 @@ async fn tonic_server_with_incoming_and_client_with_connector() -> io::Result<()
             .await
             .expect_err("unknown service");
         assert_eq!(missing.code(), tonic::Code::NotFound);
+        let peers = peers.lock().unwrap().clone();
+        assert_eq!(peers.len(), 21);
+        for peer in peers {
+            let peer = peer.expect("tonic's remote_addr() from shardio's TcpConnectInfo");
+            assert!(
+                peer.ip().is_loopback() && peer.port() != addr.port(),
+                "{peer}"
+            );
+        }
         server.abort();
+        assert_through_rings(&before, &client_class);
         Ok(())
     })
     .await
 }
 
-/// A TCP proxy as users write one: `tokio::io::copy_bidirectional` between
-/// two shardio streams, with a plain Tokio client and upstream. Each side's
-/// FIN must cross the proxy (`poll_shutdown` after the pending data), so the
+/// tonic's `Connected` for a shardio `UnixStream`: tonic's own
+/// `UdsConnectInfo`, peer credentials included.
+#[cfg(feature = "tonic")]
+#[tokio::test]
+async fn tonic_connect_info_of_a_unix_stream() -> io::Result<()> {
+    use tonic::transport::server::Connected;
+
+    let (a, _b) = shardio::net::UnixStream::pair()?;
+    let info = a.connect_info();
+    let cred = info.peer_cred.expect("peer credentials");
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(cred.uid(), uid);
+    assert_eq!(cred.pid(), Some(std::process::id() as i32));
+    assert!(info.peer_addr.expect("peer address").is_unnamed());
+    Ok(())
+}
+
+/// hyper-util's legacy `Client` on `compat::hyper::Connector` against a
+/// hyper server on a shardio listener: pooled connections, the connector's
+/// `HttpInfo` in the responses, and errors that name the cause.
+#[cfg(feature = "hyper")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_util_legacy_client_on_the_shardio_connector() -> io::Result<()> {
+    use hyper_util::client::legacy::Client;
+    use shardio::compat::hyper::{Connector, HttpInfo};
+
+    bounded(async {
+        let client_class = shardio::sched::PriorityClass::new("hyper-client", 100);
+        let before = shardio::metrics();
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(
+                            TokioIo::new(stream),
+                            hyper::service::service_fn(echo_service),
+                        )
+                        .await;
+                });
+            }
+        });
+
+        let mut connector = Connector::new();
+        connector.set_nodelay(true);
+        connector.set_keepalive(Some(Duration::from_secs(60)));
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.set_class(&client_class);
+        let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(connector);
+        // `localhost` goes through name resolution; the address literal not.
+        for (i, host) in ["localhost", "127.0.0.1", "localhost"].iter().enumerate() {
+            let body = if i == 1 {
+                big_body()
+            } else {
+                vec![i as u8; 10]
+            };
+            let req = Request::post(format!("http://{host}:{}/c/{i}", addr.port()))
+                .body(Full::new(Bytes::from(body.clone())))
+                .map_err(io::Error::other)?;
+            let resp = client.request(req).await.map_err(io::Error::other)?;
+            assert!(resp.status().is_success());
+            let info = *resp.extensions().get::<HttpInfo>().expect("HttpInfo");
+            assert_eq!(info.remote_addr().port(), addr.port());
+            assert!(info.local_addr().ip().is_loopback());
+            let got = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(io::Error::other)?
+                .to_bytes();
+            let mut expected = format!("POST /c/{i} ").into_bytes();
+            expected.extend_from_slice(&body);
+            assert!(got[..] == expected[..], "response {i} differs");
+        }
+        server.abort();
+        assert_through_rings(&before, &client_class);
+
+        // Errors name the cause.
+        let connector = Connector::new();
+        let https = connector.connect("https://127.0.0.1:1/".parse().map_err(io::Error::other)?);
+        let err = https.await.expect_err("https without a TLS layer");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("enforce_http(false)"), "{err}");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let refused = connector.connect(
+            format!("http://{closed}/")
+                .parse()
+                .map_err(io::Error::other)?,
+        );
+        let err = refused.await.expect_err("nothing listens there");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        assert!(
+            err.to_string()
+                .contains(&format!("connect to {closed} failed")),
+            "{err}"
+        );
+        Ok(())
+    })
+    .await
+}
 /// upstream sees end of stream, answers, and the client reads to its end.
 #[shardio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_bidirectional_proxy_forwards_data_and_half_close() -> io::Result<()> {
