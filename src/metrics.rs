@@ -48,6 +48,12 @@ pub struct Metrics {
     /// Times a ring's completion queue was found overflowed (the kernel kept
     /// the completions; shardio flushed them).
     pub cq_overflows: u64,
+    /// Times a connection's multishot receive stopped after a socket
+    /// buffer's worth of bytes and waited for its reader to take them
+    /// before it was armed again. (A reader that stops reading so holds at
+    /// most that much in shardio's buffers; the rest waits in the kernel's
+    /// socket buffer, and TCP pushes back on the sender.)
+    pub recv_limit_hits: u64,
     /// Whether operations run on the fallback path.
     pub fallback_active: bool,
     /// Why, when `fallback_active`; its `Display` names the cause and the
@@ -150,6 +156,7 @@ pub fn metrics() -> Metrics {
         ops_registered_buf: c.ops_registered_buf,
         enter_calls: c.enter_calls,
         cq_overflows: c.cq_overflows,
+        recv_limit_hits: c.recv_limit_hits,
         fallback_active: reason.is_some(),
         fallback_reason: reason,
         rings,

@@ -525,3 +525,110 @@ async fn dropped_accept_loses_no_connection() -> io::Result<()> {
     })
     .await
 }
+
+/// Tokio's contract: once `write_all(..).await` returned, the kernel has
+/// the bytes. Here the task then blocks its (only) thread in a std read of
+/// the peer, so nothing of shardio's could still submit them: they must
+/// already be in the socket (as in Tokio's own `tcp_into_std` test).
+#[shardio::test]
+async fn an_awaited_write_is_in_the_kernel_before_the_thread_blocks() -> io::Result<()> {
+    use std::io::Read;
+    use tokio::io::AsyncWriteExt;
+
+    let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let connecting = tokio::spawn(async move { shardio::net::TcpStream::connect(addr).await });
+    let (accepted, _) = listener.accept().await?;
+    let mut peer = accepted.into_std()?;
+    peer.set_nonblocking(false)?;
+    // A failure is a timeout error here, not a hang.
+    peer.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut client = connecting.await.expect("connect task")?;
+    for round in 0..3u8 {
+        let message = [b'a' + round; 5];
+        client.write_all(&message).await?;
+        let mut got = [0u8; 5];
+        peer.read_exact(&mut got)?;
+        assert_eq!(got, message);
+    }
+    Ok(())
+}
+
+/// Sends a byte pattern (byte `p` is `p % 251`) from a non-blocking std socket until the
+/// peer has taken nothing more for 300 ms; returns how many bytes went.
+async fn send_until_pushed_back(
+    addr: std::net::SocketAddr,
+) -> io::Result<(std::net::TcpStream, usize)> {
+    use std::io::Write;
+    let mut client = std::net::TcpStream::connect(addr)?;
+    client.set_nonblocking(true)?;
+    // Byte `p` of the stream is `p % 251`, whatever the writes' sizes.
+    let pattern: Vec<u8> = (0..64 * 1024 + 251).map(|i| (i % 251) as u8).collect();
+    let mut sent = 0usize;
+    let mut idle_since = std::time::Instant::now();
+    while idle_since.elapsed() < Duration::from_millis(300) {
+        let at = sent % 251;
+        match client.write(&pattern[at..at + 64 * 1024]) {
+            Ok(n) => {
+                sent += n;
+                idle_since = std::time::Instant::now();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((client, sent))
+}
+
+/// A reader that stops reading pushes back on its peer as with Tokio:
+/// shardio keeps at most about a socket buffer's worth of received bytes
+/// for it (its receive pauses past that, and the rest waits in the kernel),
+/// so the sender stops after about as many bytes as against a Tokio reader,
+/// instead of draining the ring's shared buffers. Then every byte still
+/// arrives, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_pushes_back_on_its_peer_like_tokio() -> io::Result<()> {
+    // Against Tokio's reader.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let accepting = tokio::spawn(async move { listener.accept().await });
+    let sending = tokio::spawn(send_until_pushed_back(addr));
+    let (mut server, _) = accepting.await.expect("accept task")?;
+    let mut first = [0u8; 1];
+    server.read_exact(&mut first).await?;
+    let (_tokio_client, tokio_sent) = sending.await.expect("send task")?;
+    drop(server);
+
+    // Against shardio's: it reads once (arming its receive), then stops.
+    let hits_before = shardio::metrics().recv_limit_hits;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let accepting = tokio::spawn(async move { listener.accept().await });
+    let sending = tokio::spawn(send_until_pushed_back(addr));
+    let (mut server, _) = accepting.await.expect("accept task")?;
+    let mut first = [0u8; 1];
+    server.read_exact(&mut first).await?;
+    let (client, shardio_sent) = sending.await.expect("send task")?;
+    let limit = 2 * socket2::SockRef::from(&server).recv_buffer_size()? + (512 << 10);
+    assert!(
+        shardio_sent <= tokio_sent + limit,
+        "a stalled shardio reader let its peer send {shardio_sent} bytes, \
+         {tokio_sent} with Tokio (allowed: {limit} more)"
+    );
+    // Every byte arrives, in order, once the reader reads again.
+    drop(client);
+    let mut rest = Vec::new();
+    server.read_to_end(&mut rest).await?;
+    assert_eq!(rest.len() + 1, shardio_sent);
+    for (i, b) in std::iter::once(first[0]).chain(rest).enumerate() {
+        assert_eq!(usize::from(b), i % 251, "byte {i}");
+    }
+    if !shardio::metrics().fallback_active {
+        // The receive stopped at its limit and was re-armed as the reader
+        // took the bytes.
+        assert!(shardio::metrics().recv_limit_hits > hits_before);
+    }
+    Ok(())
+}

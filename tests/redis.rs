@@ -145,8 +145,8 @@ async fn redis_commands_on_a_socket_in_a_priority_class() -> Result {
             return Ok(());
         }
         assert!(
-            after.ops_submitted > before.ops_submitted + 10,
-            "the client's I/O went through io_uring: {} -> {} ops submitted",
+            after.ops_submitted > before.ops_submitted,
+            "the client's receives went through io_uring: {} -> {} ops submitted",
             before.ops_submitted,
             after.ops_submitted
         );
@@ -191,7 +191,7 @@ async fn redis_commands_in_a_class_scope() -> Result {
             assert_eq!(class.stats().ops, 0);
             return Ok(());
         }
-        assert!(after.ops_submitted > before.ops_submitted + 10);
+        assert!(after.ops_submitted > before.ops_submitted);
         let stats = class.stats();
         assert!(stats.ops >= 10, "{stats:?}");
         assert!(stats.bytes >= big as u64, "{stats:?}");

@@ -15,6 +15,7 @@ pub(crate) struct Counters {
     ops_registered_buf: AtomicU64,
     enter_calls: AtomicU64,
     cq_overflows: AtomicU64,
+    recv_limit_hits: AtomicU64,
 }
 
 /// The counters' values at one moment (each read on its own: counters that
@@ -31,6 +32,7 @@ pub(crate) struct CounterValues {
     pub(crate) ops_registered_buf: u64,
     pub(crate) enter_calls: u64,
     pub(crate) cq_overflows: u64,
+    pub(crate) recv_limit_hits: u64,
 }
 
 static COUNTERS: Counters = Counters {
@@ -44,6 +46,7 @@ static COUNTERS: Counters = Counters {
     ops_registered_buf: AtomicU64::new(0),
     enter_calls: AtomicU64::new(0),
     cq_overflows: AtomicU64::new(0),
+    recv_limit_hits: AtomicU64::new(0),
 };
 
 /// The process's counters.
@@ -83,6 +86,9 @@ impl Counters {
     pub(crate) fn cq_overflow(&self) {
         self.cq_overflows.fetch_add(1, Relaxed);
     }
+    pub(crate) fn recv_limit_hit(&self) {
+        self.recv_limit_hits.fetch_add(1, Relaxed);
+    }
 
     /// Reads every counter.
     pub(crate) fn values(&self) -> CounterValues {
@@ -97,6 +103,7 @@ impl Counters {
             ops_registered_buf: self.ops_registered_buf.load(Relaxed),
             enter_calls: self.enter_calls.load(Relaxed),
             cq_overflows: self.cq_overflows.load(Relaxed),
+            recv_limit_hits: self.recv_limit_hits.load(Relaxed),
         }
     }
 }

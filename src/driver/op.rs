@@ -173,22 +173,6 @@ impl<T: OpKind> Op<T> {
     }
 }
 
-impl<T: OpKind> Op<T> {
-    /// Lets an operation in flight finish on its own: its data (and what it
-    /// holds) stays alive until the CQE, nothing is cancelled, the result is
-    /// dropped. An op not
-    /// yet started is simply dropped; on the fallback path the blocking task
-    /// runs to its end anyway.
-    pub(crate) fn detach(mut self) {
-        if let State::InFlight { ring, index, data } =
-            std::mem::replace(&mut self.state, State::Done)
-        {
-            let orphan = Orphaned::new(data, T::orphaned, self.held.take());
-            ring.detach(index, Box::new(orphan));
-        }
-    }
-}
-
 impl<T: OpKind> Future for Op<T> {
     type Output = T::Output;
 

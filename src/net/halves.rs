@@ -190,7 +190,9 @@ macro_rules! stream_halves {
                     return;
                 }
                 if let Some(Owned::Uring(stream)) = &self.inner {
-                    stream.shutdown_when_flushed();
+                    // The bytes of every accepted write are in the kernel
+                    // already: the FIN follows them.
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
                 }
                 // Tokio's own write half shuts down in its Drop.
             }

@@ -4,8 +4,14 @@
 //! types implement Tokio's `AsyncRead`/`AsyncWrite`, so hyper, tokio-util
 //! codecs and the rest run on them unchanged. Underneath, a connection's
 //! reads come from a multishot receive into buffers the kernel picks from a
-//! per-ring pool (an idle connection holds no buffer), and writes are copied
-//! into owned buffers sent by io_uring, one send in flight per connection.
+//! per-ring pool (an idle connection holds no buffer; a connection whose
+//! reader stops holds at most about a socket buffer's worth, after which
+//! the receive stops until the reader takes them, and TCP pushes back on the
+//! sender as it would with Tokio). Writes go straight to the socket with a
+//! non-blocking `sendmsg`, waiting on the ring for room when its buffer is
+//! full: as with Tokio, once a write returned `Ok(n)` the kernel has the
+//! `n` bytes, even if the thread blocks or the process exits right after.
+//! ([`TcpStream::write_all_owned`] sends owned buffers through io_uring.)
 //!
 //! Where io_uring is not in use (see [`metrics()`](crate::metrics)) the same
 //! types wrap Tokio's epoll-based ones.
@@ -13,9 +19,9 @@
 //! # Performance
 //!
 //! Many busy connections per worker is where this wins: receives need no
-//! system call and sends are submitted in batches, so a worker serving 64
-//! echo connections made 0.1-0.9 system calls per request where Tokio made
-//! 2-3, and served more requests per second (`benches/echo.rs`). A worker
+//! system call, so a worker serving 64 echo connections makes about one
+//! system call per request (the send) where Tokio makes 2-3
+//! (`benches/echo.rs`). A worker
 //! that sleeps between requests, as with a single connection, pays more than
 //! Tokio for each wake-up: the completion interrupts Tokio's `epoll_wait`
 //! and the worker passes through Tokio's park loop twice. If that case

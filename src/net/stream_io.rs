@@ -1,7 +1,10 @@
 //! The io_uring side of a connected stream socket: `AsyncRead` from a
-//! multishot receive into provided buffers, `AsyncWrite` through owned send
-//! buffers, one send in flight at a time (sends on one socket must not
-//! reorder).
+//! multishot receive into provided buffers; `AsyncWrite` by a non-blocking
+//! `sendmsg` straight from the caller's buffers, waiting on the ring
+//! (`POLL_ADD`) for room when the socket's send buffer is full. A write that
+//! returns `Ok(n)` has therefore put its `n` bytes in the kernel's socket
+//! buffer, as with Tokio: the thread may block or the process exit right
+//! after, and the bytes still go out.
 //!
 //! Reads and writes have separate state, so the two halves of a split
 //! stream can be driven by different tasks.
@@ -17,19 +20,20 @@ use futures::Stream;
 use tokio::io::ReadBuf;
 
 use crate::driver::{BufLease, Multishot, Op};
+use crate::ops::poll::PollAdd;
 use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
-use crate::ops::send::Send;
 use crate::sched::{Admit, Dir, Hold, Target};
 use crate::sync::Mutex;
 
-/// Largest chunk a single `poll_write` accepts: the in-flight budget.
+/// Most bytes one `poll_write` sends: what one scheduler charge covers.
 const WRITE_CHUNK: usize = 64 * 1024;
+/// Most buffers one vectored write sends.
+const WRITE_IOVECS: usize = 64;
 /// Receive size when no provided buffer is available.
 const RECV_FALLBACK: usize = 16 * 1024;
-/// `MSG_WAITALL`: the kernel retries short sends on a stream socket, so a
-/// send completes whole or with an error.
-const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_WAITALL;
+/// The receive limit where `SO_RCVBUF` cannot be read.
+const RECV_LIMIT_DEFAULT: u32 = 256 * 1024;
 
 pub(crate) struct UringStream {
     fd: Arc<OwnedFd>,
@@ -91,13 +95,13 @@ impl ReadState {
 
 #[derive(Default)]
 struct WriteState {
-    inflight: Option<Op<Send<Vec<u8>>>>,
+    /// A wait for room in the socket's send buffer, armed when a send found
+    /// it full.
+    writable: Option<Op<PollAdd<OwnedFd>>>,
     /// The next send, waiting for the transmit side to dispatch it.
     admit: Option<Admit>,
-    /// A send error not reported yet.
-    error: Option<io::Error>,
-    /// The last send's buffer, reused for the next.
-    spare: Option<Vec<u8>>,
+    /// The next send was dispatched (charged) and not yet made.
+    paid: bool,
 }
 
 impl UringStream {
@@ -175,12 +179,6 @@ impl UringStream {
         Poll::Ready(Ok(st.copy_out(&mut buf, true)))
     }
 
-    /// Waits until no send is in flight, reporting its error if it failed.
-    pub(crate) fn poll_send_idle(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.write.lock();
-        self.poll_inflight(&mut st, cx)
-    }
-
     /// Waits until `st.current` holds bytes or `st.eof` is set.
     fn poll_fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
@@ -209,10 +207,14 @@ impl UringStream {
                 st.single = Some(self.single_recv());
                 continue;
             }
-            let fd = Arc::clone(&self.fd);
-            let recv = st
-                .recv
-                .get_or_insert_with(|| Multishot::new(RecvMulti { fd }));
+            if st.recv.is_none() {
+                let fd = Arc::clone(&self.fd);
+                let limit = self.recv_limit();
+                st.recv = Some(Multishot::new(RecvMulti { fd, limit }));
+            }
+            let Some(recv) = &mut st.recv else {
+                unreachable!("armed just above")
+            };
             match ready!(Pin::new(recv).poll_next(cx)) {
                 Some(Ok(Received::Data(lease))) => {
                     if lease.len() > 0 {
@@ -234,10 +236,27 @@ impl UringStream {
                         _ => return Poll::Ready(Err(e)),
                     }
                 }
-                // The kernel ended the multishot (e.g. it was cancelled): re-arm.
-                None => st.recv = None,
+                // The kernel ended the multishot: it received its limit (a
+                // socket buffer's worth, which the reader has now taken),
+                // or was cancelled. Re-armed by the next read: until then,
+                // what arrives waits in the kernel's socket buffer.
+                None => {
+                    st.recv = None;
+                    crate::driver::counters().recv_limit_hit();
+                }
             }
         }
+    }
+
+    /// What a connection may hold of received bytes its reader has not
+    /// taken, before its receive is paused and the rest waits in the
+    /// kernel: about a socket buffer's worth (`SO_RCVBUF`), as much as a
+    /// Tokio socket would hold for a reader that stops.
+    fn recv_limit(&self) -> u32 {
+        socket2::SockRef::from(&*self.fd)
+            .recv_buffer_size()
+            .map_or(RECV_LIMIT_DEFAULT, |n| u32::try_from(n).unwrap_or(u32::MAX))
+            .max(RECV_FALLBACK as u32)
     }
 
     fn single_recv(&self) -> Op<Recv<Vec<u8>>> {
@@ -248,34 +267,14 @@ impl UringStream {
         })
     }
 
-    /// Completes the send in flight, if any; its error surfaces here.
-    fn poll_inflight(&self, st: &mut WriteState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(e) = st.error.take() {
-            return Poll::Ready(Err(e));
-        }
-        while let Some(op) = &mut st.inflight {
-            let (res, mut buf) = ready!(Pin::new(op).poll(cx));
-            st.inflight = None;
-            match res {
-                Ok(n) if n < buf.len() && n > 0 => {
-                    // Interrupted short send: send the rest before anything else.
-                    buf.drain(..n);
-                    st.inflight = Some(Op::new(Send {
-                        fd: Arc::clone(&self.fd),
-                        buf,
-                        flags: SEND_FLAGS,
-                    }));
-                }
-                Ok(0) if !buf.is_empty() => {
-                    st.spare = Some(buf);
-                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-                }
-                Ok(_) => st.spare = Some(buf),
-                Err(e) => {
-                    st.spare = Some(buf);
-                    return Poll::Ready(Err(e));
-                }
-            }
+    /// Waits for room in the send buffer if a send found it full; Ready at
+    /// once otherwise (the next send may still find it full).
+    fn poll_room(&self, st: &mut WriteState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(op) = &mut st.writable {
+            let res = ready!(Pin::new(op).poll(cx));
+            st.writable = None;
+            // POLLERR/POLLHUP count as ready: the next send reports them.
+            res?;
         }
         Poll::Ready(Ok(()))
     }
@@ -284,82 +283,60 @@ impl UringStream {
         self.poll_write_vectored(cx, &[IoSlice::new(data)])
     }
 
+    /// Sends what the socket's buffer takes now (at most [`WRITE_CHUNK`]),
+    /// charged to the transmit side first; waits on the ring for room when
+    /// the buffer is full. Ready(Ok(n)): the kernel has the `n` bytes.
     pub(crate) fn poll_write_vectored(
         &self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let mut st = self.write.lock();
-        ready!(self.poll_inflight(&mut st, cx))?;
-        // Charged before it is submitted; until dispatched nothing is
-        // accepted (the caller's bytes stay with the caller).
-        if st.admit.is_none() {
-            let len: usize = bufs.iter().map(|b| b.len()).sum();
-            st.admit = self
-                .sched
-                .admit_net(Dir::Write, len.min(WRITE_CHUNK), Hold::Instant);
-        }
-        if let Some(admit) = &mut st.admit {
-            // Dispatched. The permit is returned at once rather than when
-            // the send completes: nobody may poll this send again for a
-            // long time (a server writes a response, then waits to read),
-            // and a held permit would keep the device's slot.
-            drop(ready!(Pin::new(admit).poll(cx)));
-            st.admit = None;
-        }
-        let mut buf = st.spare.take().unwrap_or_default();
-        buf.clear();
-        for slice in bufs {
-            let room = WRITE_CHUNK - buf.len();
-            if room == 0 {
-                break;
+        loop {
+            ready!(self.poll_room(&mut st, cx))?;
+            if !st.paid {
+                // Charged before it is sent; until dispatched nothing is
+                // sent (the caller's bytes stay with the caller). The
+                // permit is returned at once: the bytes leave the process
+                // with the send below.
+                if st.admit.is_none() {
+                    let len: usize = bufs.iter().map(|b| b.len()).sum();
+                    st.admit =
+                        self.sched
+                            .admit_net(Dir::Write, len.min(WRITE_CHUNK), Hold::Instant);
+                }
+                if let Some(admit) = &mut st.admit {
+                    drop(ready!(Pin::new(admit).poll(cx)));
+                    st.admit = None;
+                }
+                st.paid = true;
             }
-            buf.extend_from_slice(&slice[..slice.len().min(room)]);
-        }
-        let n = buf.len();
-        if n == 0 {
-            st.spare = Some(buf);
-            return Poll::Ready(Ok(0));
-        }
-        let mut op = Op::new(Send {
-            fd: Arc::clone(&self.fd),
-            buf,
-            flags: SEND_FLAGS,
-        });
-        // Submit now; the bytes count as written once the kernel has them.
-        // Nobody waits for this send until the next write, flush or
-        // shutdown (which poll it with their own waker), so its completion
-        // need not wake the task: that would cost a task poll per write.
-        let _ = cx;
-        match Pin::new(&mut op).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready((Ok(_), buf)) => {
-                st.spare = Some(buf);
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready((Err(e), buf)) => {
-                st.spare = Some(buf);
-                Poll::Ready(Err(e))
-            }
-            Poll::Pending => {
-                st.inflight = Some(op);
-                Poll::Ready(Ok(n))
+            match send_vectored(&self.fd, bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Paid for already: the retry is not charged again.
+                    st.writable = Some(Op::new(PollAdd {
+                        sock: Arc::clone(&self.fd),
+                        events: libc::POLLOUT,
+                    }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => {
+                    st.paid = false;
+                    return Poll::Ready(res);
+                }
             }
         }
     }
 
-    /// Ready once no send is in flight: a write is then accepted at once.
-    /// The error of the last send, if any, is reported by the next write.
+    /// Ready when a write may be accepted at once: no send found the
+    /// buffer full since the socket last had room. (Like Tokio's, it may be
+    /// a false positive: the next write can still wait.)
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut st = self.write.lock();
-        if let Err(e) = ready!(self.poll_inflight(&mut st, cx)) {
-            // Writable, and the next write reports what went wrong.
-            st.error = Some(e);
-        }
-        Poll::Ready(Ok(()))
+        self.poll_room(&mut st, cx)
     }
 
-    /// Writes without waiting, or fails with `WouldBlock` while a send is
-    /// in flight.
+    /// Writes what the socket takes now, or fails with `WouldBlock`.
     pub(crate) fn try_write(&self, data: &[u8]) -> io::Result<usize> {
         let mut cx = Context::from_waker(Waker::noop());
         match self.poll_write(&mut cx, data) {
@@ -368,9 +345,9 @@ impl UringStream {
         }
     }
 
-    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.write.lock();
-        self.poll_inflight(&mut st, cx)
+    /// Nothing to flush: a write returns once the kernel has its bytes.
+    pub(crate) fn poll_flush(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 
     /// Flushes, then shuts the write direction down (FIN after the data).
@@ -379,37 +356,8 @@ impl UringStream {
         Poll::Ready(self.shutdown(std::net::Shutdown::Write))
     }
 
-    /// Shuts the write direction down once the send in flight (if any)
-    /// finished: at once if there is none, else from a task on the current
-    /// runtime (best effort: at once when there is no runtime).
-    pub(crate) fn shutdown_when_flushed(self: &Arc<Self>) {
-        let pending = self.write.lock().inflight.is_some();
-        if pending {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let stream = Arc::clone(self);
-                handle.spawn(async move {
-                    let _ = std::future::poll_fn(|cx| stream.poll_flush(cx)).await;
-                    let _ = stream.shutdown(std::net::Shutdown::Write);
-                });
-                return;
-            }
-        }
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
-
     pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
         socket2::SockRef::from(&*self.fd).shutdown(how)
-    }
-}
-
-impl Drop for UringStream {
-    fn drop(&mut self) {
-        // Bytes a write reported as written must still go out, as they would
-        // from a kernel socket buffer: let the send finish on its own (it
-        // keeps the fd open until then, so the FIN follows the data).
-        if let Some(op) = self.write.lock().inflight.take() {
-            op.detach();
-        }
     }
 }
 
@@ -424,5 +372,49 @@ impl std::fmt::Debug for UringStream {
 impl AsRawFd for UringStream {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+/// One non-blocking `sendmsg` of the first [`WRITE_CHUNK`] bytes of `bufs`
+/// (at most [`WRITE_IOVECS`] buffers), without `SIGPIPE`.
+fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; WRITE_IOVECS];
+    let mut count = 0;
+    let mut room = WRITE_CHUNK;
+    for buf in bufs.iter().filter(|b| !b.is_empty()) {
+        if count == WRITE_IOVECS || room == 0 {
+            break;
+        }
+        let len = buf.len().min(room);
+        iov[count] = libc::iovec {
+            iov_base: buf.as_ptr().cast_mut().cast(),
+            iov_len: len,
+        };
+        room -= len;
+        count += 1;
+    }
+    if count == 0 {
+        return Ok(0);
+    }
+    // SAFETY: all-zero is a valid msghdr (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = count as _;
+    // SAFETY: `msg` points at `count` iovecs, each into a live buffer of
+    // `bufs` for its length; sendmsg only reads them, during the call.
+    let n = unsafe {
+        libc::sendmsg(
+            fd.as_raw_fd(),
+            &msg,
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
     }
 }

@@ -7,9 +7,30 @@ use io_uring::{opcode, squeue, types};
 use crate::driver::{BUF_GROUP, BufLease, Cqe, MultishotKind, Ring};
 
 /// Multishot `IORING_OP_RECV` into the ring's provided buffers: one CQE per
-/// chunk of received data, until end of stream, an error, or `ENOBUFS`.
+/// chunk of received data, until end of stream, an error, `ENOBUFS`, or
+/// `limit` bytes.
 pub(crate) struct RecvMulti {
     pub(crate) fd: Arc<OwnedFd>,
+    /// The most bytes this arming receives before it ends (its last data
+    /// CQE lacks `IORING_CQE_F_MORE`): the kernel's overall multishot limit
+    /// (`sqe->optlen`, Linux 6.16+; older kernels ignore it). 0: none.
+    pub(crate) limit: u32,
+}
+
+/// Offset of `optlen` in `struct io_uring_sqe` (the kernel's ABI).
+const SQE_OPTLEN: usize = 44;
+
+/// Sets the SQE's `optlen`, which the io-uring crate's `RecvMulti` builder
+/// does not expose.
+fn with_optlen(sqe: squeue::Entry, optlen: u32) -> squeue::Entry {
+    const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
+    // SAFETY: `squeue::Entry` is `#[repr(C)]` around the kernel's 64-byte
+    // `io_uring_sqe`, plain data with no invalid bit patterns, so it may be
+    // viewed as bytes and back; bytes 44..48 are its `optlen` field.
+    let mut raw: [u8; 64] = unsafe { std::mem::transmute(sqe) };
+    raw[SQE_OPTLEN..SQE_OPTLEN + 4].copy_from_slice(&optlen.to_ne_bytes());
+    // SAFETY: as above; any bytes are a valid `io_uring_sqe`.
+    unsafe { std::mem::transmute::<[u8; 64], squeue::Entry>(raw) }
 }
 
 /// One completion of a multishot receive.
@@ -30,7 +51,8 @@ unsafe impl MultishotKind for RecvMulti {
                 "no provided-buffer ring on this io_uring instance",
             ));
         }
-        Ok(opcode::RecvMulti::new(types::Fd(self.fd.as_raw_fd()), BUF_GROUP).build())
+        let sqe = opcode::RecvMulti::new(types::Fd(self.fd.as_raw_fd()), BUF_GROUP).build();
+        Ok(with_optlen(sqe, self.limit))
     }
 
     fn item(&mut self, cqe: Cqe, ring: &Arc<Ring>) -> io::Result<Received> {

@@ -18,18 +18,7 @@ impl Ring {
     /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
     /// until the kernel is done, and ask the kernel to cancel the operation.
     /// With `flush_now` false the cancel request waits for the next flush.
-    pub(crate) fn cancel(&self, index: usize, data: Box<dyn Orphan>, flush_now: bool) {
-        self.orphan(index, data, true, flush_now);
-    }
-
-    /// The op in `index` was dropped but should run to completion (e.g. a
-    /// send whose bytes the caller was told were written): keep `data` alive
-    /// until its CQE, without cancelling.
-    pub(crate) fn detach(&self, index: usize, data: Box<dyn Orphan>) {
-        self.orphan(index, data, false, false);
-    }
-
-    fn orphan(&self, index: usize, mut data: Box<dyn Orphan>, cancel: bool, flush_now: bool) {
+    pub(crate) fn cancel(&self, index: usize, mut data: Box<dyn Orphan>, flush_now: bool) {
         let mut reaped = Reaped::default();
         {
             let mut inner = self.lock();
@@ -54,7 +43,6 @@ impl Ring {
                     inner.slab.remove(index);
                     reaped.dropped.push(data);
                 }
-                Some(slot) if !cancel => *slot = Lifecycle::Ignored(data),
                 Some(slot) => {
                     *slot = Lifecycle::Ignored(data);
                     counters().op_cancelled();

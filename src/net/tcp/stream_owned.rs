@@ -76,9 +76,6 @@ impl TcpStream {
     pub async fn write_all_owned<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
         match &self.inner {
             Inner::Uring(s) => {
-                if let Err(e) = poll_fn(|cx| s.poll_send_idle(cx)).await {
-                    return (Err(e), buf);
-                }
                 let admit = s
                     .sched
                     .admit_net(Dir::Write, buf.bytes_init(), Hold::UntilDone);
@@ -143,9 +140,6 @@ impl TcpStream {
         let Inner::Uring(s) = &self.inner else {
             return self.write_all_owned(buf).await;
         };
-        if let Err(e) = poll_fn(|cx| s.poll_send_idle(cx)).await {
-            return (Err(e), buf);
-        }
         let expected = buf.bytes_init();
         let permit = dispatched(s.sched.admit_net(Dir::Write, expected, Hold::UntilDone)).await;
         // The permit is held until the kernel's last CQE for the send, even
