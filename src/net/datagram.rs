@@ -28,7 +28,7 @@ macro_rules! both {
 
 /// The shared methods (and `AsRawFd`/`AsFd`) of a datagram socket type:
 /// `std` is its standard-library socket, `addr` the sender address it
-/// reports (a `From` of std's), `target` what `try_send_to` takes and
+/// reports (a `From` of std's), `target` what `try_send_to` resolves to and
 /// `resolved` what `send_to` resolves its target to before it sends.
 macro_rules! datagram_socket {
     (
@@ -225,8 +225,9 @@ macro_rules! datagram_socket {
                 }
             }
 
-            /// Sends to `target` without waiting.
-            pub fn try_send_to(&self, buf: &[u8], target: $Target) -> std::io::Result<usize> {
+            /// Sends to `target` without waiting (the body of each type's
+            /// `try_send_to`, whose target type differs).
+            fn try_send_to_resolved(&self, buf: &[u8], target: $Target) -> std::io::Result<usize> {
                 match &self.inner {
                     Inner::Uring(io) => io.charged(
                         crate::net::poll_io::Direction::Write,
