@@ -100,7 +100,7 @@ impl File {
     ///
     /// Dropping the future cancels the open, and a file the kernel opens anyway
     /// is closed; but the open may still have created the file.
-    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
+    pub async fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
         let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
         Self::open_with(path.as_ref(), flags, 0o666).await
     }
