@@ -1,7 +1,7 @@
 //! Every public item of Tokio 1.54's `tokio::fs` (unix), named with its
 //! type: a missing or differently typed item in `shardio::fs` fails to
 //! compile. Nothing here touches the filesystem.
-#![allow(dead_code, clippy::type_complexity)]
+#![allow(dead_code, clippy::type_complexity, clippy::useless_conversion)]
 
 use std::ffi::OsString;
 use std::fs::{FileType, Metadata, Permissions};
@@ -82,7 +82,11 @@ async fn async_items() -> io::Result<()> {
     let _: u64 = fs::copy(p, &pb).await?;
     let _: () = fs::create_dir("d").await?;
     let _: () = fs::create_dir_all(pb.clone()).await?;
-    let _: () = DirBuilder::new().recursive(true).mode(0o700).create(p).await?;
+    let _: () = DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(p)
+        .await?;
     let _: () = fs::hard_link(p, "l").await?;
     let _: Metadata = fs::metadata(p).await?;
     let _: Vec<u8> = fs::read(p).await?;
@@ -97,8 +101,8 @@ async fn async_items() -> io::Result<()> {
     let _: () = fs::remove_dir_all(p).await?;
     let _: () = fs::remove_file(p).await?;
     let _: () = fs::rename(p, &pb).await?;
-    let _: () = fs::set_permissions(p, Permissions::from(std::fs::metadata(p)?.permissions()))
-        .await?;
+    let _: () =
+        fs::set_permissions(p, Permissions::from(std::fs::metadata(p)?.permissions())).await?;
     let _: Metadata = fs::symlink_metadata(p).await?;
     let _: () = fs::write(p, b"x").await?;
     let _: () = fs::write(p, String::from("x")).await?;
@@ -116,9 +120,13 @@ async fn async_items() -> io::Result<()> {
     let g: File = f.try_clone().await?;
     let _: std::fs::File = g.into_std().await;
     let _: () = f
-        .set_permissions(std::fs::Permissions::from(f.metadata().await?.permissions()))
+        .set_permissions(std::fs::Permissions::from(
+            f.metadata().await?.permissions(),
+        ))
         .await?;
-    let _: () = f.set_times(FileTimes::new().set_modified(SystemTime::now())).await?;
+    let _: () = f
+        .set_times(FileTimes::new().set_modified(SystemTime::now()))
+        .await?;
     let _: () = f.set_modified(SystemTime::now()).await?;
     Ok(())
 }

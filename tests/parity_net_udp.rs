@@ -91,7 +91,9 @@ async fn async_items(s: &UdpSocket) -> io::Result<()> {
     let _: usize = s.recv_buf(&mut vec).await?;
     let _: (usize, SocketAddr) = s.recv_buf_from(&mut vec).await?;
     let _: usize = s.send_to(b"x", "127.0.0.1:1").await?;
-    let _: usize = s.send_to::<SocketAddr>(b"x", ([127, 0, 0, 1], 1).into()).await?;
+    let _: usize = s
+        .send_to::<SocketAddr>(b"x", ([127, 0, 0, 1], 1).into())
+        .await?;
     let _: (usize, SocketAddr) = s.recv_from(&mut buf).await?;
     let _: u8 = s.async_io(Interest::READABLE, || Ok(1u8)).await?;
     let _: usize = s.peek(&mut buf).await?;
