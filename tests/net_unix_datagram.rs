@@ -57,7 +57,7 @@ async fn recv_buf_from_names_the_sender() -> io::Result<()> {
         assert_eq!(addr.as_pathname(), Some(client_path.as_path()));
         // An unbound sender is unnamed.
         let anon = UnixDatagram::unbound()?;
-        anon.try_send_to(b"x", &server_path)?;
+        anon.send_to(b"x", &server_path).await?;
         let mut vec = Vec::new();
         let (_, addr) = server.recv_buf_from(&mut vec).await?;
         assert!(addr.is_unnamed());

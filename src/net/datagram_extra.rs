@@ -16,11 +16,71 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::BufMut;
 use tokio::io::Interest;
 
-use super::poll_io::Direction;
+use super::poll_io::{Direction, PollIo};
+
+/// What a datagram socket on io_uring knows of its readiness, as Tokio's
+/// registration does: a direction is ready from a completed wait (or a
+/// `poll(2)` that says so) until an operation in it gets `WouldBlock`. So
+/// `writable()` returns at once while no send has failed, even when the
+/// kernel would not report the socket writable now (a Unix datagram
+/// socket whose peer's queue is full), and the following `try_send` says
+/// `WouldBlock`, as with Tokio.
+#[derive(Debug, Default)]
+pub(crate) struct ReadyFlags {
+    read: AtomicBool,
+    write: AtomicBool,
+}
+
+impl ReadyFlags {
+    /// Flags for a fresh socket pair: writable, as Tokio's `pair()` assumes.
+    pub(crate) fn writable() -> ReadyFlags {
+        ReadyFlags {
+            read: AtomicBool::new(false),
+            write: AtomicBool::new(true),
+        }
+    }
+
+    fn flag(&self, dir: Direction) -> &AtomicBool {
+        match dir {
+            Direction::Read => &self.read,
+            Direction::Write => &self.write,
+        }
+    }
+
+    /// Passes `res` through, clearing `dir`'s readiness on `WouldBlock`.
+    pub(crate) fn track<R>(&self, dir: Direction, res: io::Result<R>) -> io::Result<R> {
+        if matches!(&res, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.flag(dir).store(false, Ordering::Release);
+        }
+        res
+    }
+
+    /// Ready at once if `dir` is known ready (or `poll(2)` says so now);
+    /// else waits for the ring's poll, and remembers its answer.
+    pub(crate) fn poll_ready<S: AsRawFd + Send + Sync + 'static>(
+        &self,
+        io: &PollIo<S>,
+        dir: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let flag = self.flag(dir);
+        if flag.load(Ordering::Acquire) || ready_now(io.get_ref(), dir) {
+            flag.store(true, Ordering::Release);
+            return Poll::Ready(Ok(()));
+        }
+        let res = std::task::ready!(io.poll_ready(dir, cx));
+        if res.is_ok() {
+            flag.store(true, Ordering::Release);
+        }
+        Poll::Ready(res)
+    }
+}
 
 /// The direction a `try_io`/`async_io` closure waits in: writable for a
 /// write-only interest, readable otherwise (an `ERROR` interest waits with
@@ -35,9 +95,9 @@ pub(crate) fn direction(interest: Interest) -> Direction {
 }
 
 /// Whether `fd` is ready in `dir` right now (a `poll(2)` that does not
-/// wait), so the `poll_*_ready` methods answer at once for a socket that is,
-/// as Tokio's do for readiness it already knows.
-pub(crate) fn ready_now(fd: &impl AsRawFd, dir: Direction) -> bool {
+/// wait), so a readiness wait answers at once for a socket that is, as
+/// Tokio's does for readiness it already knows.
+fn ready_now(fd: &impl AsRawFd, dir: Direction) -> bool {
     let events = match dir {
         Direction::Read => libc::POLLIN,
         Direction::Write => libc::POLLOUT,
@@ -116,12 +176,7 @@ macro_rules! datagram_extra {
             ) -> std::task::Poll<std::io::Result<()>> {
                 use crate::net::poll_io::Direction;
                 match &self.inner {
-                    Inner::Uring(io) => {
-                        if crate::net::datagram_extra::ready_now(io.get_ref(), Direction::Read) {
-                            return std::task::Poll::Ready(Ok(()));
-                        }
-                        io.poll_ready(Direction::Read, cx)
-                    }
+                    Inner::Uring(io) => self.ready.poll_ready(io, Direction::Read, cx),
                     Inner::Epoll(t) => t.poll_recv_ready(cx),
                 }
             }
@@ -144,12 +199,7 @@ macro_rules! datagram_extra {
             ) -> std::task::Poll<std::io::Result<()>> {
                 use crate::net::poll_io::Direction;
                 match &self.inner {
-                    Inner::Uring(io) => {
-                        if crate::net::datagram_extra::ready_now(io.get_ref(), Direction::Write) {
-                            return std::task::Poll::Ready(Ok(()));
-                        }
-                        io.poll_ready(Direction::Write, cx)
-                    }
+                    Inner::Uring(io) => self.ready.poll_ready(io, Direction::Write, cx),
                     Inner::Epoll(t) => t.poll_send_ready(cx),
                 }
             }
@@ -175,7 +225,9 @@ macro_rules! datagram_extra {
                 f: impl FnOnce() -> std::io::Result<R>,
             ) -> std::io::Result<R> {
                 match &self.inner {
-                    Inner::Uring(_) => f(),
+                    Inner::Uring(_) => self
+                        .ready
+                        .track(crate::net::datagram_extra::direction(interest), f()),
                     Inner::Epoll(t) => t.try_io(interest, f),
                 }
             }
@@ -220,7 +272,10 @@ macro_rules! datagram_extra {
                 match &self.inner {
                     Inner::Uring(io) => io.charged(
                         crate::net::poll_io::Direction::Read,
-                        crate::net::datagram_extra::recv_into(io.get_ref(), buf),
+                        self.ready.track(
+                            crate::net::poll_io::Direction::Read,
+                            crate::net::datagram_extra::recv_into(io.get_ref(), buf),
+                        ),
                         |n| *n,
                     ),
                     Inner::Epoll(t) => t.try_recv_buf(buf),
@@ -256,6 +311,7 @@ macro_rules! datagram_extra {
                     Inner::Uring(io) => {
                         let res = crate::net::datagram_extra::recv_from_into(io.get_ref(), buf)
                             .and_then(|(n, a)| Ok((n, $from_sockaddr(a)?)));
+                        let res = self.ready.track(crate::net::poll_io::Direction::Read, res);
                         io.charged(crate::net::poll_io::Direction::Read, res, |(n, _)| *n)
                     }
                     Inner::Epoll(t) => t.try_recv_buf_from(buf),

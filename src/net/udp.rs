@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::ReadBuf;
 
+use super::datagram_extra::ReadyFlags;
 use super::poll_io::{Direction, PollIo};
 use super::{ToSocketAddrs, each_addr};
 use crate::driver;
@@ -32,6 +33,8 @@ use crate::driver;
 /// ```
 pub struct UdpSocket {
     inner: Inner,
+    /// Known readiness on io_uring (see `ReadyFlags`).
+    ready: ReadyFlags,
 }
 
 // The io_uring variant is the common one; boxing it would add an
@@ -91,7 +94,10 @@ impl UdpSocket {
         } else {
             Inner::Epoll(tokio::net::UdpSocket::from_std(socket)?)
         };
-        Ok(UdpSocket { inner })
+        Ok(UdpSocket {
+            inner,
+            ready: ReadyFlags::default(),
+        })
     }
 
     /// Connects the socket to `addr`: `send`/`recv` then use it.
@@ -178,7 +184,7 @@ impl UdpSocket {
     /// The sender of the next datagram without taking it and without
     /// waiting: `WouldBlock` if none is waiting.
     pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
-        both!(self, s => peek_sender_of(s), t => t.try_peek_sender())
+        both!(self, s => self.ready.track(Direction::Read, peek_sender_of(s)), t => t.try_peek_sender())
     }
 
     /// Polls to receive from the connected peer into `buf` without taking
@@ -204,7 +210,7 @@ impl UdpSocket {
     /// Receives from the connected peer without taking the datagram and
     /// without waiting: `WouldBlock` if none is waiting.
     pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        both!(self, s => s.peek(buf), t => t.try_peek(buf))
+        both!(self, s => self.ready.track(Direction::Read, s.peek(buf)), t => t.try_peek(buf))
     }
 
     /// Polls to send `buf` to `target`.
@@ -244,7 +250,7 @@ impl UdpSocket {
 
     /// Peeks at a datagram without waiting.
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        both!(self, s => s.peek_from(buf), t => t.try_peek_from(buf))
+        both!(self, s => self.ready.track(Direction::Read, s.peek_from(buf)), t => t.try_peek_from(buf))
     }
 
     /// `SO_BROADCAST`.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::SocketAddr;
 use crate::driver;
+use crate::net::datagram_extra::ReadyFlags;
 use crate::net::poll_io::PollIo;
 
 /// A Unix datagram socket: Tokio's `UnixDatagram`, with readiness from
@@ -28,6 +29,8 @@ use crate::net::poll_io::PollIo;
 /// ```
 pub struct UnixDatagram {
     inner: Inner,
+    /// Known readiness on io_uring (see `ReadyFlags`).
+    ready: ReadyFlags,
 }
 
 // The io_uring variant is the common one; boxing it would add an
@@ -84,9 +87,24 @@ impl UnixDatagram {
     }
 
     /// A pair of connected, unnamed sockets.
+    ///
+    /// Both ends start writable (their buffers are empty), as with Tokio:
+    /// `poll_send_ready` and `writable` answer at once.
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        if !driver::io_uring_active()? {
+            // Tokio's `pair` marks both ends writable; `from_std` does not.
+            let (a, b) = tokio::net::UnixDatagram::pair()?;
+            let wrap = |t| UnixDatagram {
+                inner: Inner::Epoll(t),
+                ready: ReadyFlags::default(),
+            };
+            return Ok((wrap(a), wrap(b)));
+        }
         let (a, b) = StdDatagram::pair()?;
-        Ok((Self::from_std(a)?, Self::from_std(b)?))
+        let (mut a, mut b) = (Self::from_std(a)?, Self::from_std(b)?);
+        a.ready = ReadyFlags::writable();
+        b.ready = ReadyFlags::writable();
+        Ok((a, b))
     }
 
     /// Wraps a standard-library socket, setting it non-blocking.
@@ -97,7 +115,10 @@ impl UnixDatagram {
         } else {
             Inner::Epoll(tokio::net::UnixDatagram::from_std(socket)?)
         };
-        Ok(UnixDatagram { inner })
+        Ok(UnixDatagram {
+            inner,
+            ready: ReadyFlags::default(),
+        })
     }
 
     /// Connects to the socket at `path`.
