@@ -186,13 +186,16 @@ impl AsyncRead for File {
     }
 }
 
-impl AsyncWrite for File {
-    fn poll_write(
-        self: Pin<&mut Self>,
+impl File {
+    /// `poll_write` and `poll_write_vectored`: accepts up to
+    /// `max_buf_size` bytes of `srcs`, in order, as one write at the
+    /// cursor (Tokio's `File` gathers vectored writes the same way).
+    fn poll_write_from<B: std::ops::Deref<Target = [u8]>>(
+        &mut self,
         cx: &mut Context<'_>,
-        src: &[u8],
+        srcs: &[B],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+        let this = self;
         no_cursor_on_direct(this)?;
         let cursor = this.cursor.get_mut();
         ready!(poll_inflight(&this.fd, cursor, cx));
@@ -202,10 +205,11 @@ impl AsyncWrite for File {
         if let Some((data, _)) = cursor.pending.take() {
             cursor.spare = Some(data);
         }
-        if src.is_empty() {
+        let total: usize = srcs.iter().map(|b| b.len()).sum();
+        if total == 0 {
             return Poll::Ready(Ok(0));
         }
-        let n = src.len().min(this.max_buf_size);
+        let n = total.min(this.max_buf_size);
         if cursor.write_admit.is_none() {
             cursor.write_admit = this
                 .sched
@@ -220,7 +224,13 @@ impl AsyncWrite for File {
             cursor.write_admit = None;
         }
         let mut buf = cursor.buffer(n);
-        buf.extend_from_slice(&src[..n]);
+        for src in srcs {
+            let take = (n - buf.len()).min(src.len());
+            buf.extend_from_slice(&src[..take]);
+            if buf.len() == n {
+                break;
+            }
+        }
         let at = cursor.pos;
         let fd = Arc::clone(&this.fd);
         let mut op = Op::new(WriteAt::new(fd, buf, at));
@@ -247,6 +257,29 @@ impl AsyncWrite for File {
         }
         cursor.pos += n as u64;
         Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_write_from(cx, std::slice::from_ref(&src))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_from(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
