@@ -147,3 +147,100 @@ async fn options_and_errors_like_tokio() -> io::Result<()> {
     })
     .await
 }
+
+/// The readiness polls, receives into a `BufMut`, peeks and `try_io` /
+/// `async_io` with raw system calls, as Tokio's.
+#[tokio::test]
+async fn readiness_recv_buf_peek_and_raw_io() -> io::Result<()> {
+    use std::future::poll_fn;
+    use std::os::fd::AsRawFd;
+    use std::task::Poll;
+    use tokio::io::{Interest, ReadBuf};
+    bounded(async {
+        let a = UdpSocket::bind("127.0.0.1:0").await?;
+        let b = UdpSocket::bind("127.0.0.1:0").await?;
+        let (a_addr, b_addr) = (a.local_addr()?, b.local_addr()?);
+        // A fresh socket becomes writable (Tokio: after a driver turn;
+        // shardio: at once); nothing to read yet.
+        poll_fn(|cx| a.poll_send_ready(cx)).await?;
+        assert!(
+            poll_fn(|cx| Poll::Ready(b.poll_recv_ready(cx)))
+                .await
+                .is_pending()
+        );
+        assert_eq!(
+            b.try_peek_sender().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+
+        assert_eq!(poll_fn(|cx| a.poll_send_to(cx, b"one", b_addr)).await?, 3);
+        poll_fn(|cx| b.poll_recv_ready(cx)).await?;
+        assert_eq!(b.try_peek_sender()?, a_addr);
+        assert_eq!(poll_fn(|cx| b.poll_peek_sender(cx)).await?, a_addr);
+        let mut peeked = [0u8; 8];
+        assert_eq!(b.try_peek(&mut peeked)?, 3);
+        let mut storage = [0u8; 8];
+        let mut rb = ReadBuf::new(&mut storage);
+        poll_fn(|cx| b.poll_peek(cx, &mut rb)).await?;
+        assert_eq!(rb.filled(), b"one");
+        let mut vec = Vec::with_capacity(64);
+        assert_eq!(b.recv_buf_from(&mut vec).await?, (3, a_addr));
+        assert_eq!(vec, b"one");
+        assert_eq!(
+            b.try_recv_buf(&mut vec).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+
+        // try_io with a raw recv: WouldBlock from the kernel, then data.
+        let raw_recv = |buf: &mut [u8]| {
+            // SAFETY: `buf` is valid for writes of its length.
+            let n = unsafe { libc::recv(b.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        };
+        let mut buf = [0u8; 8];
+        let err = b
+            .try_io(Interest::READABLE, || raw_recv(&mut buf))
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            a.send_to(b"two", b_addr).await
+        });
+        let n = b
+            .async_io(Interest::READABLE, || raw_recv(&mut buf))
+            .await?;
+        assert_eq!(&buf[..n], b"two");
+        sender.await.map_err(io::Error::other)??;
+
+        b.connect(a_addr).await?;
+        let mut vec = Vec::new();
+        assert_eq!(
+            b.try_recv_buf_from(&mut vec).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn tos_tclass_device_and_try_from() -> io::Result<()> {
+    let std = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    std.set_nonblocking(true)?;
+    let s = UdpSocket::try_from(std)?;
+    s.set_tos_v4(0x10)?;
+    assert_eq!(s.tos_v4()?, 0x10);
+    assert_eq!(s.device()?, None);
+    assert!(s.take_error()?.is_none());
+    if let Ok(v6) = UdpSocket::bind("[::1]:0").await {
+        v6.set_tclass_v6(0x20)?;
+        assert_eq!(v6.tclass_v6()?, 0x20);
+    }
+    let resolved: Vec<_> = shardio::net::lookup_host("127.0.0.1:53").await?.collect();
+    assert_eq!(resolved, vec!["127.0.0.1:53".parse().unwrap()]);
+    Ok(())
+}

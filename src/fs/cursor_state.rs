@@ -8,6 +8,12 @@ use crate::ops::read_at::ReadAt;
 use crate::ops::write_at::WriteAt;
 use crate::sched::Admit;
 
+/// Largest read or write one cursor operation moves, unless
+/// [`File::set_max_buf_size`](super::File::set_max_buf_size) says otherwise
+/// (Tokio's default is 2 MiB; shardio's stays at the size one request
+/// through the disk's scheduler is made for).
+pub(super) const DEFAULT_MAX_BUF_SIZE: usize = 256 * 1024;
+
 #[derive(Default)]
 pub(crate) struct Cursor {
     /// The logical position: where the next read or write happens.

@@ -1,6 +1,5 @@
-use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -46,8 +45,12 @@ pub struct File {
     /// Whether reads first try the page cache inline (`RWF_NOWAIT`);
     /// cleared for files that refuse it (pipes, some filesystems).
     pub(crate) inline_reads: AtomicBool,
-    /// State of the `AsyncRead`/`AsyncWrite`/`AsyncSeek` cursor.
-    pub(crate) cursor: super::cursor_state::Cursor,
+    /// State of the `AsyncRead`/`AsyncWrite`/`AsyncSeek` cursor: used
+    /// through `&mut` by the cursor (no locking), locked by the `&self`
+    /// methods that first wait for its operation in flight.
+    pub(crate) cursor: crate::sync::Mutex<super::cursor_state::Cursor>,
+    /// The most one cursor read or write moves ([`File::set_max_buf_size`]).
+    pub(crate) max_buf_size: usize,
     /// The O_DIRECT alignment, for a file opened for direct I/O.
     pub(crate) direct: Option<usize>,
     /// Its priority class and disk, for the scheduler.
@@ -97,18 +100,20 @@ impl File {
     ///
     /// Dropping the future cancels the open, and a file the kernel opens anyway
     /// is closed; but the open may still have created the file.
-    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
+    pub async fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
         let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
         Self::open_with(path.as_ref(), flags, 0o666).await
     }
 
-    /// Truncates or extends the file to `size` bytes (`IORING_OP_FTRUNCATE`).
+    /// Truncates or extends the file to `size` bytes (`IORING_OP_FTRUNCATE`),
+    /// after the cursor's write in flight, if any, as in Tokio.
     ///
     /// # Cancel safety
     ///
     /// If dropped before it completes, the resize may or may not have happened
     /// (see [Cancellation](crate::fs#cancellation)).
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
+        self.complete_inflight().await;
         let fd = Arc::clone(&self.fd);
         Op::new(crate::ops::ftruncate::Ftruncate { fd, len: size }).await
     }
@@ -137,46 +142,19 @@ impl File {
             .await
     }
 
-    /// A new `File` for the same open file (`dup`).
+    /// A new `File` for the same open file (`dup`), with the same
+    /// [`max_buf_size`](Self::max_buf_size). Waits for the cursor's
+    /// operation in flight first, as in Tokio.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: it never waits (`dup` is synchronous), so a dropped future
-    /// has done nothing.
+    /// Cancel safe: a dropped future has at most waited for the operation in
+    /// flight; `dup` itself is synchronous.
     pub async fn try_clone(&self) -> io::Result<File> {
-        Ok(File::from_fd(self.fd.try_clone()?))
-    }
-
-    /// Turns this into a standard-library file. Operations still in flight
-    /// keep using the original descriptor; the returned file is a duplicate.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future drops the `File` it took, as dropping the `File`
-    /// would: the descriptor is closed once the operations in flight let go of
-    /// it.
-    pub async fn into_std(self) -> std::fs::File {
-        match Arc::try_unwrap(self.fd) {
-            Ok(fd) => std::fs::File::from(fd),
-            Err(shared) => match shared.try_clone() {
-                Ok(fd) => std::fs::File::from(fd),
-                // Out of descriptors: wait until the ops in flight let go.
-                Err(_) => loop {
-                    tokio::task::yield_now().await;
-                    if Arc::strong_count(&shared) == 1 {
-                        if let Ok(fd) = Arc::try_unwrap(Arc::clone(&shared)) {
-                            break std::fs::File::from(fd);
-                        }
-                    }
-                },
-            },
-        }
-    }
-
-    /// Wraps an open `std::fs::File` (or any fd converted into one, such as a
-    /// pipe end; on pipes and sockets the position is ignored).
-    pub fn from_std(file: std::fs::File) -> File {
-        File::from_fd(OwnedFd::from(file))
+        self.complete_inflight().await;
+        let mut file = File::from_fd(self.fd.try_clone()?);
+        file.max_buf_size = self.max_buf_size;
+        Ok(file)
     }
 
     pub(crate) fn from_fd(fd: OwnedFd) -> File {
@@ -184,6 +162,7 @@ impl File {
             fd: Arc::new(fd),
             inline_reads: AtomicBool::new(true),
             cursor: Default::default(),
+            max_buf_size: super::cursor_state::DEFAULT_MAX_BUF_SIZE,
             direct: None,
             sched: Default::default(),
         }
@@ -197,6 +176,7 @@ impl File {
             fd: Arc::new(fd),
             inline_reads: AtomicBool::new(false),
             cursor: Default::default(),
+            max_buf_size: super::cursor_state::DEFAULT_MAX_BUF_SIZE,
             direct: Some(align),
             sched: Default::default(),
         }
@@ -226,7 +206,8 @@ impl File {
         crate::buf::AlignedBuf::new(len, self.direct.unwrap_or(4096))
     }
 
-    /// Flushes data and metadata to the device (`fsync`).
+    /// Flushes data and metadata to the device (`fsync`), including what
+    /// the cursor (`AsyncWrite`) has written.
     ///
     /// # Cancel safety
     ///
@@ -249,6 +230,9 @@ impl File {
     /// `sync_all` or, with `data_only`, `sync_data`: queued as a write of
     /// no bytes.
     async fn fsync(&self, data_only: bool) -> io::Result<()> {
+        // A cursor write in flight first, as in Tokio: io_uring does not
+        // order an fsync after a write submitted before it.
+        self.complete_inflight().await;
         let permit = self.admit(Dir::Write, 0).await;
         let fd = Arc::clone(&self.fd);
         Op::new(Fsync { fd, data_only }).hold(permit).await
@@ -285,31 +269,5 @@ impl File {
                 .admit_file(&*self.fd, dir, bytes, Hold::UntilDone),
         )
         .await
-    }
-}
-
-impl From<std::fs::File> for File {
-    fn from(file: std::fs::File) -> File {
-        File::from_std(file)
-    }
-}
-
-impl AsRawFd for File {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-}
-
-impl AsFd for File {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
-impl fmt::Debug for File {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File")
-            .field("fd", &self.fd.as_raw_fd())
-            .finish()
     }
 }

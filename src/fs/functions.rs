@@ -146,14 +146,20 @@ pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
 /// If dropped before it completes, some of the missing directories may have
 /// been created; a later call creates the rest.
 pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref();
+    create_dir_all_mode(path.as_ref(), 0o777).await
+}
+
+/// [`create_dir_all`] creating each missing directory with `mode` (before
+/// the umask), as `std::fs::DirBuilder` with `recursive` and `mode` does.
+pub(super) async fn create_dir_all_mode(path: &Path, mode: u32) -> io::Result<()> {
+    let mkdir = |dir: PathBuf| async move { Op::new(MkDir::new(&dir, mode as _)?).await };
     if path.as_os_str().is_empty() {
         return Ok(());
     }
     let mut missing: Vec<PathBuf> = Vec::new();
     let mut at = path.to_owned();
     loop {
-        match create_dir(&at).await {
+        match mkdir(at.clone()).await {
             Ok(()) => break,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if !metadata(&at).await?.is_dir() {
@@ -172,7 +178,7 @@ pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
         }
     }
     while let Some(dir) = missing.pop() {
-        match create_dir(&dir).await {
+        match mkdir(dir).await {
             Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
             _ => {}
         }

@@ -22,13 +22,18 @@
 mod blocking;
 mod cursor;
 mod cursor_state;
+mod dir_builder;
 mod direct;
 mod file;
+mod file_conv;
+mod file_times;
 mod functions;
 mod open_options;
 mod positional;
 
+pub use dir_builder::DirBuilder;
 pub use file::File;
+pub use file_times::FileTimes;
 pub use functions::{
     DirEntry, ReadDir, canonicalize, copy, create_dir, create_dir_all, hard_link, metadata, read,
     read_dir, read_link, read_to_string, remove_dir, remove_dir_all, remove_file, rename,

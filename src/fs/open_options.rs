@@ -29,6 +29,9 @@ pub struct OpenOptions {
     custom_flags: i32,
     direct: bool,
     direct_strict: bool,
+    /// Set when made from std's `OpenOptions`, whose settings cannot be read
+    /// back: the setters then apply to it too, and `open` uses it.
+    std: Option<std::fs::OpenOptions>,
 }
 
 impl Default for OpenOptions {
@@ -60,48 +63,70 @@ impl OpenOptions {
             custom_flags: 0,
             direct: false,
             direct_strict: false,
+            std: None,
         }
     }
 
     /// Open for reading.
     pub fn read(&mut self, read: bool) -> &mut Self {
         self.read = read;
+        if let Some(std) = &mut self.std {
+            std.read(read);
+        }
         self
     }
 
     /// Open for writing.
     pub fn write(&mut self, write: bool) -> &mut Self {
         self.write = write;
+        if let Some(std) = &mut self.std {
+            std.write(write);
+        }
         self
     }
 
     /// Writes append (implies writing).
     pub fn append(&mut self, append: bool) -> &mut Self {
         self.append = append;
+        if let Some(std) = &mut self.std {
+            std.append(append);
+        }
         self
     }
 
     /// Truncate to length 0 (needs writing).
     pub fn truncate(&mut self, truncate: bool) -> &mut Self {
         self.truncate = truncate;
+        if let Some(std) = &mut self.std {
+            std.truncate(truncate);
+        }
         self
     }
 
     /// Create the file if missing (needs writing or appending).
     pub fn create(&mut self, create: bool) -> &mut Self {
         self.create = create;
+        if let Some(std) = &mut self.std {
+            std.create(create);
+        }
         self
     }
 
     /// Create the file, failing if it exists (needs writing or appending).
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
         self.create_new = create_new;
+        if let Some(std) = &mut self.std {
+            std.create_new(create_new);
+        }
         self
     }
 
     /// Permission bits for a created file (before the umask).
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = mode;
+        if let Some(std) = &mut self.std {
+            std::os::unix::fs::OpenOptionsExt::mode(std, mode);
+        }
         self
     }
 
@@ -109,6 +134,9 @@ impl OpenOptions {
     /// are ignored.
     pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
         self.custom_flags = flags;
+        if let Some(std) = &mut self.std {
+            std::os::unix::fs::OpenOptionsExt::custom_flags(std, flags);
+        }
         self
     }
 
@@ -150,6 +178,9 @@ impl OpenOptions {
     /// still have created or truncated the file.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref();
+        if let Some(std) = &self.std {
+            return self.open_std(std.clone(), path).await;
+        }
         let flags = self.flags()?;
         let mode = self.mode as libc::mode_t;
         if !self.direct {
@@ -177,6 +208,28 @@ impl OpenOptions {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// `open` for options made from std's: std's `open` on the blocking
+    /// pool, as in Tokio (std's settings cannot be read back to build an
+    /// io_uring open).
+    async fn open_std(&self, mut std: std::fs::OpenOptions, path: &Path) -> io::Result<File> {
+        let path = path.to_owned();
+        if self.direct {
+            use std::os::unix::fs::OpenOptionsExt;
+            std.custom_flags(self.custom_flags | libc::O_DIRECT);
+            let (direct_path, direct_std) = (path.clone(), std.clone());
+            match super::blocking::asyncify(move || direct_std.open(direct_path)).await {
+                Ok(file) => return Ok(File::from_direct_fd(file.into())),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && !self.direct_strict => {
+                    warn_buffered_once(&path);
+                    std.custom_flags(self.custom_flags);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let file = super::blocking::asyncify(move || std.open(path)).await?;
+        Ok(File::from_std(file))
     }
 
     /// The `open(2)` flags, with std's rules for what goes together.
@@ -210,6 +263,21 @@ impl OpenOptions {
             (true, true, false) => libc::O_CREAT | libc::O_TRUNC,
         };
         Ok(access | creation | (self.custom_flags & !libc::O_ACCMODE))
+    }
+}
+
+impl From<std::fs::OpenOptions> for OpenOptions {
+    /// Takes std's options as they are. Since their settings cannot be read
+    /// back, a file opened with them is opened by std's `open` on the
+    /// blocking pool (as Tokio opens every file), not by io_uring; setters
+    /// called afterwards apply to them. With [`direct`](OpenOptions::direct),
+    /// `O_DIRECT` is added to the flags given to
+    /// [`custom_flags`](OpenOptions::custom_flags) after the conversion
+    /// (replacing custom flags set on std's options before it).
+    fn from(options: std::fs::OpenOptions) -> OpenOptions {
+        let mut this = OpenOptions::new();
+        this.std = Some(options);
+        this
     }
 }
 

@@ -28,7 +28,7 @@ macro_rules! both {
 
 /// The shared methods (and `AsRawFd`/`AsFd`) of a datagram socket type:
 /// `std` is its standard-library socket, `addr` the sender address it
-/// reports (a `From` of std's), `target` what `try_send_to` takes and
+/// reports (a `From` of std's), `target` what `try_send_to` resolves to and
 /// `resolved` what `send_to` resolves its target to before it sends.
 macro_rules! datagram_socket {
     (
@@ -162,8 +162,14 @@ macro_rules! datagram_socket {
                     Inner::Uring(io) => {
                         crate::net::poll_io::ready_with(
                             interest,
-                            |cx| io.poll_ready(crate::net::poll_io::Direction::Read, cx),
-                            |cx| io.poll_ready(crate::net::poll_io::Direction::Write, cx),
+                            |cx| {
+                                self.ready
+                                    .poll_ready(io, crate::net::poll_io::Direction::Read, cx)
+                            },
+                            |cx| {
+                                self.ready
+                                    .poll_ready(io, crate::net::poll_io::Direction::Write, cx)
+                            },
                         )
                         .await
                     }
@@ -181,7 +187,13 @@ macro_rules! datagram_socket {
             /// unless another call took it first.
             pub async fn readable(&self) -> std::io::Result<()> {
                 match &self.inner {
-                    Inner::Uring(io) => io.ready(crate::net::poll_io::Direction::Read).await,
+                    Inner::Uring(io) => {
+                        std::future::poll_fn(|cx| {
+                            self.ready
+                                .poll_ready(io, crate::net::poll_io::Direction::Read, cx)
+                        })
+                        .await
+                    }
                     Inner::Epoll(t) => t.readable().await,
                 }
             }
@@ -196,7 +208,13 @@ macro_rules! datagram_socket {
             /// unless another call took it first.
             pub async fn writable(&self) -> std::io::Result<()> {
                 match &self.inner {
-                    Inner::Uring(io) => io.ready(crate::net::poll_io::Direction::Write).await,
+                    Inner::Uring(io) => {
+                        std::future::poll_fn(|cx| {
+                            self.ready
+                                .poll_ready(io, crate::net::poll_io::Direction::Write, cx)
+                        })
+                        .await
+                    }
                     Inner::Epoll(t) => t.writable().await,
                 }
             }
@@ -206,7 +224,8 @@ macro_rules! datagram_socket {
                 match &self.inner {
                     Inner::Uring(io) => io.charged(
                         crate::net::poll_io::Direction::Write,
-                        io.get_ref().send(buf),
+                        self.ready
+                            .track(crate::net::poll_io::Direction::Write, io.get_ref().send(buf)),
                         |n| *n,
                     ),
                     Inner::Epoll(t) => t.try_send(buf),
@@ -218,19 +237,22 @@ macro_rules! datagram_socket {
                 match &self.inner {
                     Inner::Uring(io) => io.charged(
                         crate::net::poll_io::Direction::Read,
-                        io.get_ref().recv(buf),
+                        self.ready
+                            .track(crate::net::poll_io::Direction::Read, io.get_ref().recv(buf)),
                         |n| *n,
                     ),
                     Inner::Epoll(t) => t.try_recv(buf),
                 }
             }
 
-            /// Sends to `target` without waiting.
-            pub fn try_send_to(&self, buf: &[u8], target: $Target) -> std::io::Result<usize> {
+            /// Sends to `target` without waiting (the body of each type's
+            /// `try_send_to`, whose target type differs).
+            fn try_send_to_resolved(&self, buf: &[u8], target: $Target) -> std::io::Result<usize> {
                 match &self.inner {
                     Inner::Uring(io) => io.charged(
                         crate::net::poll_io::Direction::Write,
-                        io.get_ref().send_to(buf, target),
+                        self.ready
+                            .track(crate::net::poll_io::Direction::Write, io.get_ref().send_to(buf, target)),
                         |n| *n,
                     ),
                     Inner::Epoll(t) => t.try_send_to(buf, target),
@@ -242,9 +264,12 @@ macro_rules! datagram_socket {
                 match &self.inner {
                     Inner::Uring(io) => io.charged(
                         crate::net::poll_io::Direction::Read,
-                        io.get_ref()
-                            .recv_from(buf)
-                            .map(|(n, a)| (n, <$Addr>::from(a))),
+                        self.ready.track(
+                            crate::net::poll_io::Direction::Read,
+                            io.get_ref()
+                                .recv_from(buf)
+                                .map(|(n, a)| (n, <$Addr>::from(a))),
+                        ),
                         |(n, _)| *n,
                     ),
                     Inner::Epoll(t) => t.try_recv_from(buf),

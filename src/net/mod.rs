@@ -35,6 +35,8 @@ mod class;
 #[macro_use]
 mod datagram;
 #[macro_use]
+mod datagram_extra;
+#[macro_use]
 mod halves;
 mod poll_io;
 mod stream_io;
@@ -53,6 +55,11 @@ pub use unix::stream::UnixStream;
 
 /// Tokio's address resolution trait, accepted wherever Tokio accepts it.
 pub use tokio::net::ToSocketAddrs;
+/// Tokio's `lookup_host`, re-exported: it resolves on Tokio's blocking pool
+/// (`getaddrinfo` has no io_uring opcode), off the worker, as in Tokio. An
+/// address that needs no lookup (`"127.0.0.1:80"`, a `SocketAddr`) is
+/// returned at once.
+pub use tokio::net::lookup_host;
 
 use std::io;
 use std::net::SocketAddr;

@@ -230,7 +230,9 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         std::future::poll_fn(|cx| self.poll_io(dir, cx, &mut f)).await
     }
 
-    /// Waits for readiness in `dir`.
+    /// Waits for readiness in `dir`. (The datagram sockets wait through
+    /// their `ReadyFlags` now; kept for other users of `PollIo`.)
+    #[allow(dead_code)]
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
         std::future::poll_fn(|cx| self.poll_ready(dir, cx)).await
     }

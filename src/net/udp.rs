@@ -1,11 +1,12 @@
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::task::{Context, Poll};
 
 use tokio::io::ReadBuf;
 
+use super::datagram_extra::ReadyFlags;
 use super::poll_io::{Direction, PollIo};
 use super::{ToSocketAddrs, each_addr};
 use crate::driver;
@@ -32,6 +33,8 @@ use crate::driver;
 /// ```
 pub struct UdpSocket {
     inner: Inner,
+    /// Known readiness on io_uring (see `ReadyFlags`).
+    ready: ReadyFlags,
 }
 
 // The io_uring variant is the common one; boxing it would add an
@@ -48,6 +51,24 @@ datagram_socket! {
     addr: SocketAddr,
     target: SocketAddr,
     resolved: SocketAddr,
+}
+
+datagram_extra! {
+    type: UdpSocket,
+    std: std::net::UdpSocket,
+    addr: SocketAddr,
+    from_sockaddr: inet_addr,
+}
+
+/// The sender of a received datagram as an internet address.
+fn inet_addr(addr: socket2::SockAddr) -> io::Result<SocketAddr> {
+    addr.as_socket()
+        .ok_or_else(|| io::Error::other("sender not available"))
+}
+
+/// The sender of the next datagram, without taking it (`MSG_PEEK`).
+fn peek_sender_of(sock: &impl AsFd) -> io::Result<SocketAddr> {
+    inet_addr(socket2::SockRef::from(sock).peek_sender()?)
 }
 
 impl UdpSocket {
@@ -73,7 +94,10 @@ impl UdpSocket {
         } else {
             Inner::Epoll(tokio::net::UdpSocket::from_std(socket)?)
         };
-        Ok(UdpSocket { inner })
+        Ok(UdpSocket {
+            inner,
+            ready: ReadyFlags::default(),
+        })
     }
 
     /// Connects the socket to `addr`: `send`/`recv` then use it.
@@ -137,12 +161,56 @@ impl UdpSocket {
     /// Cancel safe: a peek takes no datagram, whether or not it completes.
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
         match &self.inner {
-            Inner::Uring(io) => {
-                io.io(Direction::Read, |s| s.peek_from(&mut []).map(|(_, a)| a))
-                    .await
-            }
+            Inner::Uring(io) => io.io(Direction::Read, peek_sender_of).await,
             Inner::Epoll(t) => t.peek_sender().await,
         }
+    }
+
+    /// Polls to learn the sender of the next datagram without taking it
+    /// (see [`peek_sender`](Self::peek_sender)).
+    ///
+    /// # Return value
+    ///
+    /// * `Poll::Pending` if no datagram is waiting.
+    /// * `Poll::Ready(Ok(addr))` with the sender's address.
+    /// * `Poll::Ready(Err(e))` if an error is encountered.
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Read, cx, peek_sender_of),
+            Inner::Epoll(t) => t.poll_peek_sender(cx),
+        }
+    }
+
+    /// The sender of the next datagram without taking it and without
+    /// waiting: `WouldBlock` if none is waiting.
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        both!(self, s => self.ready.track(Direction::Read, peek_sender_of(s)), t => t.try_peek_sender())
+    }
+
+    /// Polls to receive from the connected peer into `buf` without taking
+    /// the datagram. Like Tokio's, it does not return the sender; a datagram
+    /// longer than `buf` has its excess bytes left out.
+    ///
+    /// # Return value
+    ///
+    /// * `Poll::Pending` if no datagram is waiting.
+    /// * `Poll::Ready(Ok(()))` with the bytes in `buf`'s filled part.
+    /// * `Poll::Ready(Err(e))` if an error is encountered.
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match &self.inner {
+            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |s| {
+                let n = s.peek(buf.initialize_unfilled())?;
+                buf.advance(n);
+                Ok(())
+            }),
+            Inner::Epoll(t) => t.poll_peek(cx, buf),
+        }
+    }
+
+    /// Receives from the connected peer without taking the datagram and
+    /// without waiting: `WouldBlock` if none is waiting.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        both!(self, s => self.ready.track(Direction::Read, s.peek(buf)), t => t.try_peek(buf))
     }
 
     /// Polls to send `buf` to `target`.
@@ -174,9 +242,15 @@ impl UdpSocket {
         }
     }
 
+    /// Sends to `target` without waiting: `WouldBlock` if the socket's
+    /// send buffer is full.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.try_send_to_resolved(buf, target)
+    }
+
     /// Peeks at a datagram without waiting.
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        both!(self, s => s.peek_from(buf), t => t.try_peek_from(buf))
+        both!(self, s => self.ready.track(Direction::Read, s.peek_from(buf)), t => t.try_peek_from(buf))
     }
 
     /// `SO_BROADCAST`.
@@ -247,6 +321,69 @@ impl UdpSocket {
     /// Sets `IP_TTL`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         both!(self, s => s.set_ttl(ttl), t => t.set_ttl(ttl))
+    }
+
+    /// Gets the value of the `IP_TOS` option for this socket (the
+    /// type-of-service field of every packet it sends).
+    ///
+    /// This may not have any effect on IPv6 sockets.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        socket2::SockRef::from(self).tos_v4()
+    }
+
+    /// Sets the value for the `IP_TOS` option on this socket.
+    ///
+    /// This may not have any effect on IPv6 sockets.
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        socket2::SockRef::from(self).set_tos_v4(tos)
+    }
+
+    /// Deprecated. Use [`tos_v4()`](Self::tos_v4) instead.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Deprecated. Use [`set_tos_v4()`](Self::set_tos_v4) instead.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// Gets the value of the `IPV6_TCLASS` option for this socket (the
+    /// traffic class of every packet it sends).
+    ///
+    /// This may not have any effect on IPv4 sockets.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        socket2::SockRef::from(self).tclass_v6()
+    }
+
+    /// Sets the value for the `IPV6_TCLASS` option on this socket.
+    ///
+    /// This may not have any effect on IPv4 sockets.
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        socket2::SockRef::from(self).set_tclass_v6(tclass)
+    }
+
+    /// Gets the value of the `SO_BINDTODEVICE` option on this socket: the
+    /// name of the interface it is bound to, if any.
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        socket2::SockRef::from(self).device()
+    }
+
+    /// Sets the value for the `SO_BINDTODEVICE` option on this socket.
+    ///
+    /// If a socket is bound to an interface, only packets received from that
+    /// particular interface are processed by the socket. `None` or an empty
+    /// name removes the binding. Binding usually needs `CAP_NET_RAW`.
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        socket2::SockRef::from(self).bind_device(interface)
     }
 }
 
