@@ -406,3 +406,60 @@ async fn udp_with_pktinfo_and_segmentation_through_sendmsg_recvmsg() {
 async fn fd_passing_with_scm_rights() {
     bounded(cmsg::scm_rights()).await
 }
+
+#[shardio::test]
+async fn priority_readiness_for_tcp_urgent_data() {
+    bounded(async {
+        // io_uring's poll ignores a wake-up that only matches POLLPRI; the
+        // registration must still see TCP's urgent data.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let client = register(client, Interest::PRIORITY);
+        let (server, _) = listener.accept().unwrap();
+        assert!(stays_pending(client.ready(Interest::PRIORITY)).await);
+        // SAFETY: sends 5 bytes from a valid buffer.
+        let sent = unsafe {
+            libc::send(
+                server.as_raw_fd(),
+                b"hello".as_ptr().cast(),
+                5,
+                libc::MSG_OOB,
+            )
+        };
+        assert_eq!(sent, 5);
+        let guard = client.ready(Interest::PRIORITY).await.unwrap();
+        assert!(guard.ready().is_priority(), "{:?}", guard.ready());
+        assert!(
+            !guard.ready().is_readable(),
+            "readable is not part of the interest"
+        );
+    })
+    .await
+}
+
+#[test]
+fn readiness_at_registration_is_judged_when_first_checked() {
+    // Tokio's epoll registration computes the first event's readiness when
+    // the reactor collects it: a socket registered and then filled before
+    // anything ran is not writable. The ring's first completion carries the
+    // state at registration, so it is checked again when first taken in.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (a, _b) = socketpair();
+    let a = {
+        let _enter = rt.enter();
+        register(a, Interest::READABLE | Interest::WRITABLE)
+    };
+    while a.get_ref().write(&[0; 4096]).is_ok() {}
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(
+        a.poll_write_ready(&mut cx).is_pending(),
+        "writable although full"
+    );
+    assert!(a.poll_read_ready(&mut cx).is_pending());
+    drop(a);
+}

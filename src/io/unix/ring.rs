@@ -65,6 +65,32 @@ struct State {
     tick: u32,
     /// An error completion of the current poll, reported when it ends.
     error: Option<io::Error>,
+    /// The next completion is the first of a poll just armed (see
+    /// [`harvest`]).
+    first: bool,
+    /// That first completion's events, taken in while registering and not
+    /// harvested yet: the next readiness check does it.
+    stash: Option<u32>,
+}
+
+/// The readiness a completion reports, as epoll would report it when its
+/// event is harvested. The first completion of a poll carries the fd's
+/// state when the poll was armed (at registration), which may be long
+/// gone: epoll computes an event's mask when `epoll_wait` collects it, so
+/// with Tokio a socket registered and then filled before the reactor ran
+/// is not writable. That one is checked against the fd's state now with
+/// `poll(2)`; later completions come from wake-ups and are fresh.
+fn harvest(fd: RawFd, events: u32, revents: u32) -> u32 {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: events as u16 as libc::c_short,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a zero timeout does not wait.
+    match unsafe { libc::poll(&mut pfd, 1, 0) } {
+        n if n >= 0 => revents & (pfd.revents as u16 as u32),
+        _ => revents,
+    }
 }
 
 /// Everyone waiting for the fd. The poll's waker wakes them all: it cannot
@@ -147,7 +173,12 @@ fn poll_events(interest: Interest) -> u32 {
         events |= libc::POLLOUT;
     }
     if interest.is_priority() {
-        events |= libc::POLLPRI;
+        // io_uring's poll ignores wake-ups whose key only matches EPOLLPRI
+        // (it masks IO_ASYNC_POLL_COMMON out of the events it compares),
+        // and TCP's urgent data wakes with `EPOLLIN | EPOLLPRI`: with
+        // POLLIN in the mask the wake-up counts, and the completion then
+        // reports POLLPRI. Readable bits it adds are masked by interest.
+        events |= libc::POLLPRI | libc::POLLIN;
     }
     events as u16 as u32
 }
@@ -221,23 +252,40 @@ impl RingReg {
                 readiness: Ready::EMPTY,
                 tick: 0,
                 error: None,
+                first: true,
+                stash: None,
             }),
             waiters,
             handle,
             _watch: tx,
         };
-        reg.drain(&mut reg.state.lock())?;
+        reg.drain(&mut reg.state.lock(), false)?;
         Ok(reg)
     }
 
     /// Takes in every completion that arrived, (re-)arming the poll where
-    /// it is not armed.
-    fn drain(&self, state: &mut State) -> io::Result<()> {
+    /// it is not armed. The first completion of a poll is harvested
+    /// against the fd's state now (see [`harvest`]); while registering
+    /// (`harvest_now` false) it is kept for the next check instead.
+    fn drain(&self, state: &mut State, harvest_now: bool) -> io::Result<()> {
+        let res = self.take_in(state);
+        if harvest_now {
+            if let Some(revents) = state.stash.take() {
+                let revents = harvest(state.fd, state.events, revents);
+                state.readiness |= from_revents(revents);
+                state.tick = state.tick.wrapping_add(1);
+            }
+        }
+        res
+    }
+
+    fn take_in(&self, state: &mut State) -> io::Result<()> {
         let _enter = Handle::try_current().is_err().then(|| self.handle.enter());
         let waker = Waker::from(Arc::clone(&self.waiters));
         let mut cx = Context::from_waker(&waker);
         loop {
             let mut poll = state.poll.take().unwrap_or_else(|| {
+                state.first = true;
                 Multishot::new(PollMulti {
                     fd: state.fd,
                     events: state.events,
@@ -250,8 +298,12 @@ impl RingReg {
                     return Ok(());
                 }
                 Poll::Ready(Some(Ok(revents))) => {
-                    state.readiness |= from_revents(revents);
-                    state.tick = state.tick.wrapping_add(1);
+                    if std::mem::take(&mut state.first) {
+                        *state.stash.get_or_insert(0) |= revents;
+                    } else {
+                        state.readiness |= from_revents(revents);
+                        state.tick = state.tick.wrapping_add(1);
+                    }
                     state.poll = Some(poll);
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -287,7 +339,7 @@ impl RingReg {
             return Poll::Ready(Err(shutdown_error()));
         }
         let mut state = self.state.lock();
-        self.drain(&mut state)?;
+        self.drain(&mut state, true)?;
         let ready = state.readiness & ready_mask(interest);
         if ready.is_empty() {
             Poll::Pending
@@ -302,7 +354,7 @@ impl RingReg {
     /// The readiness of `interest` now (possibly empty), without waiting.
     pub(crate) fn ready_now(&self, interest: Interest) -> io::Result<ReadyEvent> {
         let mut state = self.state.lock();
-        self.drain(&mut state)?;
+        self.drain(&mut state, true)?;
         Ok(ReadyEvent {
             ready: state.readiness & ready_mask(interest),
             tick: state.tick,
