@@ -15,6 +15,17 @@
 //! older than 5.13 that refuse the multishot flag get single-shot polls
 //! re-armed the same way.
 //!
+//! The first completion of each poll carries the fd's state when the poll
+//! was armed; like epoll, which judges an event when the reactor collects
+//! it, shardio checks it against the fd's state (one `poll(2)`) when it is
+//! first taken in. [`Interest::PRIORITY`](crate::io::Interest::PRIORITY)
+//! also polls `POLLIN`: io_uring ignores wake-ups that only match
+//! `EPOLLPRI`, which is how TCP's urgent data would otherwise go unseen.
+//!
+//! Each registration keeps one small Tokio task that only waits: the
+//! runtime drops it when it shuts down, which is how a waiting task learns
+//! (with an error, as with Tokio) that no readiness will come.
+//!
 //! A guard remembers the *tick* at which it saw the readiness: a counter
 //! bumped by every completion taken in. Clearing through the guard does
 //! nothing if the tick moved on, so an event that arrives while you hold a
