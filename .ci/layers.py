@@ -39,6 +39,8 @@ ALLOWED = {
     # Glue for axum, hyper and tonic (optional features): on top of the
     # public socket types, like a user's code.
     "compat": {"net", "sched", "sync"},
+    # AsyncFd: readiness of a user's fd from the ring (a multishot poll op).
+    "io": {"ops", "driver", "sync"},
     "lib": None,  # the crate root declares and re-exports everything
 }
 

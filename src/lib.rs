@@ -35,6 +35,7 @@ cfg_compat! {
 }
 mod driver;
 pub mod fs;
+pub mod io;
 mod metrics;
 pub mod net;
 mod ops;

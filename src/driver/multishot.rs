@@ -126,6 +126,16 @@ impl<T: MultishotKind> Multishot<T> {
             None => unreachable!("multishot data is present until the stream is dropped"),
         }
     }
+
+    /// Drops the stream like `drop`, but submits the cancel request now
+    /// rather than with the next batch: for an fd handed back to its owner
+    /// (`AsyncFd::into_inner`), which may close it right after.
+    pub(crate) fn cancel_now(mut self) {
+        if let (Some((ring, index)), Some(data)) = (self.armed.take(), self.data.take()) {
+            let orphan = Orphaned::new(data, T::orphaned, self.held.take());
+            ring.cancel(index, Box::new(orphan), true);
+        }
+    }
 }
 
 impl<T: MultishotKind> Stream for Multishot<T> {

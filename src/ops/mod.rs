@@ -13,6 +13,7 @@ pub(crate) mod nop;
 pub(crate) mod open;
 pub(crate) mod path;
 pub(crate) mod poll;
+pub(crate) mod poll_multi;
 pub(crate) mod read_at;
 pub(crate) mod read_cached;
 pub(crate) mod recv;
