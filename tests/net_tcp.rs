@@ -632,3 +632,59 @@ async fn a_reader_that_stops_pushes_back_on_its_peer_like_tokio() -> io::Result<
     }
     Ok(())
 }
+
+/// `into_std` after reads stops shardio's receive first: what the peer
+/// sends afterwards reaches the std socket, not a receive left armed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn into_std_hands_over_a_socket_shardio_no_longer_reads() -> io::Result<()> {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    let (mut server, _) = listener.accept().await?;
+    client.write_all(b"hello").await?;
+    let mut got = [0u8; 5];
+    server.read_exact(&mut got).await?;
+    assert_eq!(&got, b"hello");
+    let mut std_server = server.into_std()?;
+    std_server.set_nonblocking(false)?;
+    std_server.set_read_timeout(Some(Duration::from_secs(10)))?;
+    client.write_all(b"world").await?;
+    let mut got = [0u8; 5];
+    tokio::task::spawn_blocking(move || std_server.read_exact(&mut got).map(|()| got))
+        .await
+        .expect("reader")
+        .map(|got| assert_eq!(&got, b"world"))
+}
+
+/// Bytes shardio received but nobody read are never dropped by `into_std`:
+/// either the call fails and says how many, or (not yet received) the std
+/// socket reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn into_std_never_drops_received_bytes() -> io::Result<()> {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    let (mut server, _) = listener.accept().await?;
+    client.write_all(b"0123456789").await?;
+    let mut first = [0u8; 3];
+    server.read_exact(&mut first).await?;
+    assert_eq!(&first, b"012");
+    match server.into_std() {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.contains("7 bytes"), "{text}");
+        }
+        Ok(mut std_server) => {
+            std_server.set_nonblocking(false)?;
+            std_server.set_read_timeout(Some(Duration::from_secs(10)))?;
+            let rest = tokio::task::spawn_blocking(move || {
+                let mut rest = [0u8; 7];
+                std_server.read_exact(&mut rest).map(|()| rest)
+            })
+            .await
+            .expect("reader")?;
+            assert_eq!(&rest, b"3456789");
+        }
+    }
+    Ok(())
+}

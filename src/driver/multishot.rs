@@ -127,6 +127,15 @@ impl<T: MultishotKind> Multishot<T> {
         }
     }
 
+    /// Asks the kernel to end the operation now (submitted at once); the
+    /// stream then yields what was already received and ends, usually with
+    /// an `ECANCELED` item.
+    pub(crate) fn stop(&self) {
+        if let Some((ring, index)) = &self.armed {
+            ring.cancel_in_place(*index);
+        }
+    }
+
     /// Drops the stream like `drop`, but submits the cancel request now
     /// rather than with the next batch: for an fd handed back to its owner
     /// (`AsyncFd::into_inner`), which may close it right after.

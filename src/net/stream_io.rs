@@ -248,6 +248,56 @@ impl UringStream {
         }
     }
 
+    /// The fd, for `into_std`, once shardio's receive on it has stopped (so
+    /// nothing of shardio's takes its bytes any more). Fails, naming the
+    /// count, if shardio holds received bytes nobody read: they cannot go
+    /// back into the socket, and are not silently dropped.
+    pub(crate) fn std_fd(&self) -> io::Result<OwnedFd> {
+        let mut st = self.read.lock();
+        let mut unread = st
+            .current
+            .as_ref()
+            .map_or(0, |(pending, pos)| pending.bytes().len() - pos);
+        if let Some(mut recv) = st.recv.take() {
+            recv.stop();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            let mut cx = Context::from_waker(Waker::noop());
+            loop {
+                match Pin::new(&mut recv).poll_next(&mut cx) {
+                    Poll::Ready(Some(Ok(Received::Data(lease)))) => unread += lease.len(),
+                    Poll::Ready(Some(_)) => {}
+                    Poll::Ready(None) => break,
+                    Poll::Pending if std::time::Instant::now() < deadline => {
+                        // A system call lets the kernel run the completion
+                        // work of this thread's ring.
+                        std::thread::sleep(std::time::Duration::from_micros(100));
+                    }
+                    Poll::Pending => {
+                        return Err(io::Error::other(
+                            "shardio: into_std: the socket's io_uring receive did not stop \
+                             within 2 s; the socket is not handed over while the kernel may \
+                             still take its bytes",
+                        ));
+                    }
+                }
+            }
+        }
+        if st.single.is_some() {
+            return Err(io::Error::other(
+                "shardio: into_std: a receive is in flight on this socket (it ran out of \
+                 shared buffers); read until try_read says WouldBlock, then call into_std",
+            ));
+        }
+        if unread > 0 {
+            return Err(io::Error::other(format!(
+                "shardio: into_std: {unread} bytes of this connection were already received \
+                 into shardio's buffers and not read; a std socket cannot be given them back: \
+                 read until try_read says WouldBlock, then call into_std"
+            )));
+        }
+        self.fd.try_clone()
+    }
+
     /// What a connection may hold of received bytes its reader has not
     /// taken, before its receive is paused and the rest waits in the
     /// kernel: about a socket buffer's worth (`SO_RCVBUF`), as much as a

@@ -15,6 +15,22 @@ use crate::driver::slab::{Lifecycle, Orphan, Slab};
 const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
 
 impl Ring {
+    /// Asks the kernel to cancel the op in `index`, whose future keeps it
+    /// (it sees the cancellation as its result), and submits at once.
+    pub(crate) fn cancel_in_place(&self, index: usize) {
+        let mut reaped = Reaped::default();
+        {
+            let mut inner = self.lock();
+            counters().op_cancelled();
+            let cancel = opcode::AsyncCancel::new(index as u64)
+                .build()
+                .user_data(CANCEL_TAG);
+            inner.push_sqe(cancel);
+            inner.flush(&mut reaped);
+        }
+        reaped.finish(self);
+    }
+
     /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
     /// until the kernel is done, and ask the kernel to cancel the operation.
     /// With `flush_now` false the cancel request waits for the next flush.

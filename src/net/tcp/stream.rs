@@ -115,12 +115,19 @@ impl TcpStream {
         }
     }
 
-    /// Turns this into a standard-library stream (non-blocking). Data shardio
-    /// already received but the caller has not read is dropped; a send in
-    /// flight still completes.
+    /// Turns this into a standard-library stream (non-blocking). shardio's
+    /// receive on the socket is stopped first, so nothing of shardio's is
+    /// left taking its bytes.
+    ///
+    /// # Errors
+    ///
+    /// If shardio had already received bytes the caller has not read: they
+    /// cannot be put back into the socket, so rather than drop them the
+    /// call fails and says how many (read until `try_read` says
+    /// `WouldBlock` first).
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         match self.inner {
-            Inner::Uring(stream) => Ok(std::net::TcpStream::from(stream.fd().try_clone()?)),
+            Inner::Uring(stream) => Ok(std::net::TcpStream::from(stream.std_fd()?)),
             Inner::Epoll(stream) => stream.into_std(),
         }
     }

@@ -104,7 +104,7 @@ impl UnixStream {
     /// shardio received but the caller did not read is dropped.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
         match self.inner {
-            Inner::Uring(s) => Ok(std::os::unix::net::UnixStream::from(s.fd().try_clone()?)),
+            Inner::Uring(s) => Ok(std::os::unix::net::UnixStream::from(s.std_fd()?)),
             Inner::Epoll(s) => s.into_std(),
         }
     }
