@@ -124,7 +124,7 @@ async fn errors_match_tokio() -> io::Result<()> {
         // Reset mid-read: the peer closes with unread data and SO_LINGER 0.
         let client = TcpStream::connect(taken).await?;
         let (server_side, _) = listener.accept().await?;
-        server_side.set_linger(Some(Duration::ZERO))?;
+        server_side.set_zero_linger()?;
         drop(server_side);
         let mut client = client;
         let mut buf = [0u8; 16];
@@ -180,8 +180,12 @@ async fn socket_options_and_std_conversions() -> io::Result<()> {
         assert!(stream.nodelay()?);
         stream.set_ttl(42)?;
         assert_eq!(stream.ttl()?, 42);
+        // Deprecated as in Tokio, and still there.
+        #[allow(deprecated)]
         stream.set_linger(Some(Duration::from_secs(1)))?;
         assert_eq!(stream.linger()?, Some(Duration::from_secs(1)));
+        stream.set_zero_linger()?;
+        assert_eq!(stream.linger()?, Some(Duration::ZERO));
         let (accepted, _) = listener.accept().await?;
         let std_stream = accepted.into_std()?;
         let mut again = TcpStream::from_std(std_stream)?;

@@ -31,7 +31,10 @@ mod datagram;
 #[macro_use]
 mod halves;
 mod poll_io;
+mod raw_io;
 mod stream_io;
+#[macro_use]
+mod stream_ready;
 pub mod tcp;
 mod udp;
 pub mod unix;

@@ -47,6 +47,13 @@ impl UnixListener {
         Self::from_std(std::os::unix::net::UnixListener::bind(path)?)
     }
 
+    /// Binds to `socket_addr`: a path (which must not exist) or on Linux an
+    /// abstract name. Must be called inside a Tokio runtime.
+    pub fn bind_addr(socket_addr: &SocketAddr) -> io::Result<UnixListener> {
+        let std_addr = std::os::unix::net::SocketAddr::from(socket_addr.clone());
+        Self::from_std(std::os::unix::net::UnixListener::bind_addr(&std_addr)?)
+    }
+
     /// Wraps a standard-library listener, setting it non-blocking.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
@@ -103,6 +110,16 @@ impl UnixListener {
     /// Takes the pending socket error (`SO_ERROR`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         SockRef::from(self).take_error()
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixListener> for UnixListener {
+    type Error = io::Error;
+
+    /// Consumes the standard-library listener and wraps it, as
+    /// [`UnixListener::from_std`].
+    fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<Self> {
+        Self::from_std(listener)
     }
 }
 
