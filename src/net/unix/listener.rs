@@ -43,7 +43,10 @@ enum Inner {
 impl UnixListener {
     /// Binds to `path` (which must not exist). Must be called inside a
     /// Tokio runtime.
-    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+    pub fn bind<P>(path: P) -> io::Result<UnixListener>
+    where
+        P: AsRef<Path>,
+    {
         Self::from_std(std::os::unix::net::UnixListener::bind(path)?)
     }
 

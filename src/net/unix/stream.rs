@@ -63,7 +63,10 @@ impl UnixStream {
     /// Dropping the future abandons the attempt and closes its socket (on
     /// io_uring once the kernel let go of the cancelled connect), so a
     /// connection the peer already accepted is closed too.
-    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+    pub async fn connect<P>(path: P) -> io::Result<UnixStream>
+    where
+        P: AsRef<Path>,
+    {
         let path = path.as_ref();
         if !driver::io_uring_active()? {
             return Ok(Self::from_tokio(
