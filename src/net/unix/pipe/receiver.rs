@@ -32,6 +32,11 @@ use crate::net::poll_io::{Direction, PollIo, ready_with};
 /// ```
 pub struct Receiver {
     inner: Inner,
+    /// The ring reported the pipe readable at least once. Until then a read
+    /// waits for that instead of trying `read` first, as Tokio's does: a
+    /// FIFO opened before any writer reads as end of stream, but is not
+    /// reported readable until a writer came (and wrote, or left).
+    seen_ready: std::sync::atomic::AtomicBool,
 }
 
 enum Inner {
@@ -48,7 +53,10 @@ impl Receiver {
         } else {
             Inner::Epoll(rx)
         };
-        Ok(Receiver { inner })
+        Ok(Receiver {
+            inner,
+            seen_ready: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// Wraps a FIFO opened for reading (`O_RDONLY` or `O_RDWR`), setting it
@@ -209,16 +217,24 @@ impl AsyncRead for Receiver {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            Inner::Uring(io) => io.poll_io(Direction::Read, cx, |fd| {
-                // SAFETY: read(2) writes only initialized bytes into the
-                // unfilled part, and we mark just those filled.
-                let n = read(fd.as_fd(), unsafe { buf.unfilled_mut() })?;
-                // SAFETY: the kernel initialized `n` bytes.
-                unsafe { buf.assume_init(n) };
-                buf.advance(n);
-                Ok(())
-            }),
+        let this = self.get_mut();
+        match &mut this.inner {
+            Inner::Uring(io) => {
+                use std::sync::atomic::Ordering;
+                if !this.seen_ready.load(Ordering::Acquire) {
+                    std::task::ready!(io.poll_ready(Direction::Read, cx))?;
+                    this.seen_ready.store(true, Ordering::Release);
+                }
+                io.poll_io(Direction::Read, cx, |fd| {
+                    // SAFETY: read(2) writes only initialized bytes into the
+                    // unfilled part, and we mark just those filled.
+                    let n = read(fd.as_fd(), unsafe { buf.unfilled_mut() })?;
+                    // SAFETY: the kernel initialized `n` bytes.
+                    unsafe { buf.assume_init(n) };
+                    buf.advance(n);
+                    Ok(())
+                })
+            }
             Inner::Epoll(rx) => Pin::new(rx).poll_read(cx, buf),
         }
     }
