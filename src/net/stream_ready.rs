@@ -51,7 +51,10 @@ macro_rules! stream_ready_methods {
         /// method will continue to return immediately until the readiness
         /// is cleared by a `try_read` saying `WouldBlock`.
         pub async fn readable(&self) -> std::io::Result<()> {
-            std::future::poll_fn(|cx| self.poll_read_ready(cx)).await
+            match &self.inner {
+                Inner::Epoll(s) => s.readable().await,
+                Inner::Uring(_) => std::future::poll_fn(|cx| self.poll_read_ready(cx)).await,
+            }
         }
 
         #[doc = concat!("Polls for read readiness, as [`readable`](", stringify!($Stream), "::readable).")]
@@ -131,7 +134,10 @@ macro_rules! stream_ready_methods {
         /// method will continue to return immediately until the readiness
         /// is cleared by a `try_write` saying `WouldBlock`.
         pub async fn writable(&self) -> std::io::Result<()> {
-            std::future::poll_fn(|cx| self.poll_write_ready(cx)).await
+            match &self.inner {
+                Inner::Epoll(s) => s.writable().await,
+                Inner::Uring(_) => std::future::poll_fn(|cx| self.poll_write_ready(cx)).await,
+            }
         }
 
         #[doc = concat!("Polls for write readiness, as [`writable`](", stringify!($Stream), "::writable).")]

@@ -41,13 +41,22 @@ enum Inner {
 }
 
 impl UnixListener {
-    /// Binds to `path` (which must not exist). Must be called inside a
-    /// Tokio runtime.
+    /// Binds to `path` (which must not exist), or to an abstract name if
+    /// `path` starts with a NUL byte (Linux), as Tokio does. Must be called
+    /// inside a Tokio runtime.
     pub fn bind<P>(path: P) -> io::Result<UnixListener>
     where
         P: AsRef<Path>,
     {
-        Self::from_std(std::os::unix::net::UnixListener::bind(path)?)
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::ffi::OsStrExt;
+        // A path starting with NUL names an abstract socket, as in Tokio.
+        let bytes = path.as_ref().as_os_str().as_bytes();
+        let addr = match bytes.strip_prefix(b"\0") {
+            Some(name) => std::os::unix::net::SocketAddr::from_abstract_name(name)?,
+            None => std::os::unix::net::SocketAddr::from_pathname(path)?,
+        };
+        Self::from_std(std::os::unix::net::UnixListener::bind_addr(&addr)?)
     }
 
     /// Binds to `socket_addr`: a path (which must not exist) or on Linux an
