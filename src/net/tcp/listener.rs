@@ -122,6 +122,11 @@ impl TcpListener {
     /// with Tokio). Connections it takes after the listener is dropped are
     /// closed.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        if let Inner::Epoll(listener) = &self.inner {
+            // Tokio's own accept: every pending call is woken, not the last.
+            let (stream, peer) = listener.accept().await?;
+            return Ok((TcpStream::from_tokio(stream), peer));
+        }
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 

@@ -96,6 +96,11 @@ impl UnixListener {
     /// [`TcpListener::accept`](crate::net::TcpListener::accept)): a
     /// connection taken after the drop is returned by the next `accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        if let Inner::Epoll(listener) = &self.inner {
+            // Tokio's own accept: every pending call is woken, not the last.
+            let (stream, addr) = listener.accept().await?;
+            return Ok((UnixStream::from_tokio(stream), addr));
+        }
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
