@@ -124,7 +124,7 @@ async fn errors_match_tokio() -> io::Result<()> {
         // Reset mid-read: the peer closes with unread data and SO_LINGER 0.
         let client = TcpStream::connect(taken).await?;
         let (server_side, _) = listener.accept().await?;
-        server_side.set_linger(Some(Duration::ZERO))?;
+        server_side.set_zero_linger()?;
         drop(server_side);
         let mut client = client;
         let mut buf = [0u8; 16];
@@ -180,8 +180,12 @@ async fn socket_options_and_std_conversions() -> io::Result<()> {
         assert!(stream.nodelay()?);
         stream.set_ttl(42)?;
         assert_eq!(stream.ttl()?, 42);
+        // Deprecated as in Tokio, and still there.
+        #[allow(deprecated)]
         stream.set_linger(Some(Duration::from_secs(1)))?;
         assert_eq!(stream.linger()?, Some(Duration::from_secs(1)));
+        stream.set_zero_linger()?;
+        assert_eq!(stream.linger()?, Some(Duration::ZERO));
         let (accepted, _) = listener.accept().await?;
         let std_stream = accepted.into_std()?;
         let mut again = TcpStream::from_std(std_stream)?;
@@ -687,4 +691,82 @@ async fn into_std_never_drops_received_bytes() -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Tokio 1.54's newer TCP items: socket options, `TryFrom`, halves with
+/// `peek`/readiness/`AsRef`, and `try_io` writing with a raw `send` after
+/// shardio's own write.
+#[tokio::test]
+async fn new_tokio_items_options_halves_and_try_io() -> io::Result<()> {
+    use shardio::net::TcpSocket;
+    use tokio::io::Interest;
+    bounded(async {
+        let listener = TcpListener::try_from(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+        let addr = listener.local_addr()?;
+        let socket = TcpSocket::new_v4()?;
+        socket.set_tos_v4(0x10)?;
+        assert_eq!(socket.tos_v4()?, 0x10);
+        socket.set_zero_linger()?;
+        assert_eq!(socket.linger()?, Some(Duration::ZERO));
+        assert_eq!(socket.device()?, None);
+        let mut client = socket.connect(addr).await?;
+        client.set_quickack(true)?;
+        let _ = client.quickack()?;
+        assert!(client.take_error()?.is_none());
+        let (server, _) = listener.accept().await?;
+
+        // shardio's write, then the caller's own send: in order.
+        client.write_all(b"one,").await?;
+        let n = client
+            .async_io(Interest::WRITABLE, || {
+                // SAFETY: a valid buffer and the stream's open fd.
+                let n = unsafe {
+                    libc::send(
+                        client.as_raw_fd(),
+                        b"two".as_ptr().cast(),
+                        3,
+                        libc::MSG_NOSIGNAL,
+                    )
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            })
+            .await?;
+        assert_eq!(n, 3);
+
+        let (mut r, w) = server.into_split();
+        let mut buf = [0u8; 7];
+        let mut seen = 0;
+        while seen < 7 {
+            seen = r.peek(&mut buf).await?;
+        }
+        assert_eq!(&buf, b"one,two");
+        assert_eq!(r.local_addr()?, w.local_addr()?);
+        assert_eq!(
+            AsRef::<TcpStream>::as_ref(&r).peer_addr()?,
+            client.local_addr()?
+        );
+        let mut got = [0u8; 7];
+        r.read_exact(&mut got).await?;
+        assert_eq!(&got, b"one,two");
+        w.writable().await?;
+        w.try_write(b"ok")?;
+        let (cr, _cw) = client.split();
+        cr.readable().await?;
+        let mut two = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            cr.readable().await?;
+            if let Ok(n) = cr.try_read(&mut two[got..]) {
+                got += n;
+            }
+        }
+        assert_eq!(&two, b"ok");
+        assert!(r.reunite(w).is_ok());
+        Ok(())
+    })
+    .await
 }

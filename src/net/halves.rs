@@ -2,90 +2,72 @@
 //! for each stream type (TCP, Unix) by [`stream_halves!`] so that the two
 //! families share one implementation and keep Tokio's type names.
 //!
-//! A stream type using it has `inner: Inner` with `Inner::Uring(Arc<UringStream>)`
-//! and `Inner::Epoll(<Tokio's stream>)`, and a `from_tokio` constructor.
+//! As in Tokio, a borrowed half holds `&Stream` and an owned half
+//! `Arc<Stream>`: every method of a half is its stream's (the stream's
+//! `&self` polls, `poll_read_priv` and friends from [`stream_traits!`]), and
+//! `AsRef` gives the stream.
 
 /// Generates `ReadHalf`, `WriteHalf`, `OwnedReadHalf`, `OwnedWriteHalf`,
 /// `ReuniteError` and the `split`/`into_split` functions in the calling
-/// module.
+/// module; `stream_halves!(@peek)` adds `peek`/`poll_peek` to the read
+/// halves (TCP only, as in Tokio).
 macro_rules! stream_halves {
-    (
-        stream: $Stream:ident,
-        tokio: $tk:path,
-        addr: $Addr:ty,
-        local: $local:path,
-        peer: $peer:path $(,)?
-    ) => {
+    (stream: $Stream:ident, addr: $Addr:ty $(,)?) => {
         use std::io::{self, IoSlice};
         use std::pin::Pin;
         use std::sync::Arc;
         use std::task::{Context, Poll};
 
-        use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-        use $tk as tk;
+        use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
-        use super::stream::{Inner, $Stream};
-        use crate::net::stream_io::UringStream;
+        use super::stream::$Stream;
 
         #[doc = concat!("The read half of a [`", stringify!($Stream), "`] borrowed by `split`.")]
         #[derive(Debug)]
-        pub struct ReadHalf<'a>(Borrowed<'a, tk::ReadHalf<'a>>);
+        pub struct ReadHalf<'a>(&'a $Stream);
 
         #[doc = concat!("The write half of a [`", stringify!($Stream), "`] borrowed by `split`.")]
         #[derive(Debug)]
-        pub struct WriteHalf<'a>(Borrowed<'a, tk::WriteHalf<'a>>);
-
-        #[derive(Debug)]
-        enum Borrowed<'a, T> {
-            Uring(&'a UringStream),
-            Epoll(T),
-        }
+        pub struct WriteHalf<'a>(&'a $Stream);
 
         #[doc = concat!("The read half of a [`", stringify!($Stream), "`] from `into_split`.")]
         #[derive(Debug)]
-        pub struct OwnedReadHalf(Owned<tk::OwnedReadHalf>);
+        pub struct OwnedReadHalf {
+            inner: Arc<$Stream>,
+        }
 
         #[doc = concat!("The write half of a [`", stringify!($Stream), "`] from `into_split`.")]
         /// Dropping it shuts the write direction down (after the data already
         /// written), unless [`forget`](OwnedWriteHalf::forget) was called.
         #[derive(Debug)]
         pub struct OwnedWriteHalf {
-            /// `None` only while `reunite` takes it apart.
-            inner: Option<Owned<tk::OwnedWriteHalf>>,
+            inner: Arc<$Stream>,
             shutdown_on_drop: bool,
         }
 
-        #[derive(Debug)]
-        enum Owned<T> {
-            Uring(Arc<UringStream>),
-            Epoll(T),
-        }
-
         pub(crate) fn split(stream: &mut $Stream) -> (ReadHalf<'_>, WriteHalf<'_>) {
-            match &mut stream.inner {
-                Inner::Uring(s) => (ReadHalf(Borrowed::Uring(s)), WriteHalf(Borrowed::Uring(s))),
-                Inner::Epoll(s) => {
-                    let (r, w) = s.split();
-                    (ReadHalf(Borrowed::Epoll(r)), WriteHalf(Borrowed::Epoll(w)))
-                }
-            }
+            (ReadHalf(&*stream), WriteHalf(&*stream))
         }
 
         pub(crate) fn into_split(stream: $Stream) -> (OwnedReadHalf, OwnedWriteHalf) {
-            let (r, w) = match stream.inner {
-                Inner::Uring(s) => (Owned::Uring(Arc::clone(&s)), Owned::Uring(s)),
-                Inner::Epoll(s) => {
-                    let (r, w) = s.into_split();
-                    (Owned::Epoll(r), Owned::Epoll(w))
-                }
-            };
-            (
-                OwnedReadHalf(r),
-                OwnedWriteHalf {
-                    inner: Some(w),
-                    shutdown_on_drop: true,
-                },
-            )
+            let arc = Arc::new(stream);
+            let read = OwnedReadHalf { inner: Arc::clone(&arc) };
+            let write = OwnedWriteHalf { inner: arc, shutdown_on_drop: true };
+            (read, write)
+        }
+
+        fn reunite(read: OwnedReadHalf, write: OwnedWriteHalf) -> Result<$Stream, ReuniteError> {
+            if Arc::ptr_eq(&read.inner, &write.inner) {
+                write.forget();
+                // This unwrap cannot fail: the two halves were the only
+                // holders of the stream, and the write half is gone.
+                Ok(Arc::try_unwrap(read.inner).expect(concat!(
+                    stringify!($Stream),
+                    ": try_unwrap failed in reunite"
+                )))
+            } else {
+                Err(ReuniteError(read, write))
+            }
         }
 
         /// The halves passed to `reunite` came from different streams.
@@ -101,133 +83,160 @@ macro_rules! stream_halves {
         impl std::error::Error for ReuniteError {}
 
         impl OwnedReadHalf {
-            /// Puts the halves of one stream back together.
-            pub fn reunite(self, mut other: OwnedWriteHalf) -> Result<$Stream, ReuniteError> {
-                let Some(write) = other.inner.take() else {
-                    unreachable!("a write half holds its stream until reunited");
-                };
-                match (self.0, write) {
-                    (Owned::Uring(r), Owned::Uring(w)) if Arc::ptr_eq(&r, &w) => {
-                        other.shutdown_on_drop = false;
-                        drop(w);
-                        Ok($Stream { inner: Inner::Uring(r) })
-                    }
-                    (Owned::Epoll(r), Owned::Epoll(w)) => match r.reunite(w) {
-                        Ok(s) => {
-                            other.shutdown_on_drop = false;
-                            Ok($Stream::from_tokio(s))
-                        }
-                        Err(tk::ReuniteError(r, w)) => {
-                            other.inner = Some(Owned::Epoll(w));
-                            Err(ReuniteError(OwnedReadHalf(Owned::Epoll(r)), other))
-                        }
-                    },
-                    (r, w) => {
-                        other.inner = Some(w);
-                        Err(ReuniteError(OwnedReadHalf(r), other))
-                    }
-                }
-            }
-
-            /// The remote address of the connection.
-            pub fn peer_addr(&self) -> io::Result<$Addr> {
-                $peer(self.fd())
-            }
-
-            /// The local address of the connection.
-            pub fn local_addr(&self) -> io::Result<$Addr> {
-                $local(self.fd())
-            }
-
-            fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-                use std::os::fd::AsFd;
-                match &self.0 {
-                    Owned::Uring(s) => s.fd().as_fd(),
-                    Owned::Epoll(r) => r.as_ref().as_fd(),
-                }
+            /// Puts the halves of one stream back together; fails (handing
+            /// both back) if they come from different streams.
+            pub fn reunite(self, other: OwnedWriteHalf) -> Result<$Stream, ReuniteError> {
+                reunite(self, other)
             }
         }
 
         impl OwnedWriteHalf {
+            /// Puts the halves of one stream back together; fails (handing
+            /// both back) if they come from different streams.
+            pub fn reunite(self, other: OwnedReadHalf) -> Result<$Stream, ReuniteError> {
+                reunite(other, self)
+            }
+
             /// Drops the half without shutting the write direction down.
             pub fn forget(mut self) {
                 self.shutdown_on_drop = false;
-            }
-
-            /// The remote address of the connection.
-            pub fn peer_addr(&self) -> io::Result<$Addr> {
-                $peer(self.fd())
-            }
-
-            /// The local address of the connection.
-            pub fn local_addr(&self) -> io::Result<$Addr> {
-                $local(self.fd())
-            }
-
-            fn owned(&mut self) -> &mut Owned<tk::OwnedWriteHalf> {
-                match &mut self.inner {
-                    Some(owned) => owned,
-                    None => unreachable!("a write half holds its stream until reunited"),
-                }
-            }
-
-            fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-                use std::os::fd::AsFd;
-                match &self.inner {
-                    Some(Owned::Uring(s)) => s.fd().as_fd(),
-                    Some(Owned::Epoll(w)) => w.as_ref().as_fd(),
-                    None => unreachable!("a write half holds its stream until reunited"),
-                }
+                drop(self);
             }
         }
 
         impl Drop for OwnedWriteHalf {
             fn drop(&mut self) {
-                if !self.shutdown_on_drop {
-                    if let Some(Owned::Epoll(w)) = self.inner.take() {
-                        w.forget();
-                    }
-                    return;
-                }
-                if let Some(Owned::Uring(stream)) = &self.inner {
-                    // The bytes of every accepted write are in the kernel
-                    // already: the FIN follows them.
-                    let _ = stream.shutdown(std::net::Shutdown::Write);
-                }
-                // Tokio's own write half shuts down in its Drop.
-            }
-        }
-
-        impl AsyncRead for ReadHalf<'_> {
-            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-                match &mut self.get_mut().0 {
-                    Borrowed::Uring(s) => s.poll_read(cx, buf),
-                    Borrowed::Epoll(r) => Pin::new(r).poll_read(cx, buf),
+                if self.shutdown_on_drop {
+                    self.inner.shutdown_on_drop();
                 }
             }
         }
 
-        impl AsyncRead for OwnedReadHalf {
-            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-                match &mut self.get_mut().0 {
-                    Owned::Uring(s) => s.poll_read(cx, buf),
-                    Owned::Epoll(r) => Pin::new(r).poll_read(cx, buf),
-                }
-            }
-        }
-
-        stream_halves!(@write WriteHalf<'_>, |this| &mut this.0, Borrowed);
-        stream_halves!(@write OwnedWriteHalf, |this| this.owned(), Owned);
+        stream_halves!(@read ReadHalf<'_>, |this| this.0, $Stream, $Addr);
+        stream_halves!(@read OwnedReadHalf, |this| &*this.inner, $Stream, $Addr);
+        stream_halves!(@write WriteHalf<'_>, |this| this.0, $Stream, $Addr);
+        stream_halves!(@write OwnedWriteHalf, |this| &*this.inner, $Stream, $Addr);
     };
 
-    (@write $Ty:ty, |$this:ident| $get:expr, $Enum:ident) => {
+    (@read $Ty:ty, |$this:ident| $get:expr, $Stream:ident, $Addr:ty) => {
+        impl $Ty {
+            #[doc = concat!("Waits for any of the requested readiness, as [`", stringify!($Stream), "::ready`].")]
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe.
+            pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+                let $this = self;
+                $get.ready(interest).await
+            }
+
+            #[doc = concat!("Waits until the stream is readable, as [`", stringify!($Stream), "::readable`].")]
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe.
+            pub async fn readable(&self) -> io::Result<()> {
+                let $this = self;
+                $get.readable().await
+            }
+
+            #[doc = concat!("Reads without waiting, as [`", stringify!($Stream), "::try_read`].")]
+            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                let $this = self;
+                $get.try_read(buf)
+            }
+
+            #[doc = concat!("Reads into several buffers without waiting, as [`", stringify!($Stream), "::try_read_vectored`].")]
+            pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+                let $this = self;
+                $get.try_read_vectored(bufs)
+            }
+
+            #[doc = concat!("Reads into a `BufMut` without waiting, as [`", stringify!($Stream), "::try_read_buf`].")]
+            pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+                let $this = self;
+                $get.try_read_buf(buf)
+            }
+
+            /// The remote address of the connection.
+            pub fn peer_addr(&self) -> io::Result<$Addr> {
+                let $this = self;
+                $get.peer_addr()
+            }
+
+            /// The local address of the connection.
+            pub fn local_addr(&self) -> io::Result<$Addr> {
+                let $this = self;
+                $get.local_addr()
+            }
+        }
+
+        impl AsyncRead for $Ty {
+            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+                let $this = &*self;
+                $get.poll_read_priv(cx, buf)
+            }
+        }
+
+        impl AsRef<$Stream> for $Ty {
+            fn as_ref(&self) -> &$Stream {
+                let $this = self;
+                $get
+            }
+        }
+    };
+
+    (@write $Ty:ty, |$this:ident| $get:expr, $Stream:ident, $Addr:ty) => {
+        impl $Ty {
+            #[doc = concat!("Waits for any of the requested readiness, as [`", stringify!($Stream), "::ready`].")]
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe.
+            pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+                let $this = self;
+                $get.ready(interest).await
+            }
+
+            #[doc = concat!("Waits until the stream is writable, as [`", stringify!($Stream), "::writable`].")]
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe.
+            pub async fn writable(&self) -> io::Result<()> {
+                let $this = self;
+                $get.writable().await
+            }
+
+            #[doc = concat!("Writes without waiting, as [`", stringify!($Stream), "::try_write`].")]
+            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                let $this = self;
+                $get.try_write(buf)
+            }
+
+            #[doc = concat!("Writes from several buffers without waiting, as [`", stringify!($Stream), "::try_write_vectored`].")]
+            pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                let $this = self;
+                $get.try_write_vectored(bufs)
+            }
+
+            /// The remote address of the connection.
+            pub fn peer_addr(&self) -> io::Result<$Addr> {
+                let $this = self;
+                $get.peer_addr()
+            }
+
+            /// The local address of the connection.
+            pub fn local_addr(&self) -> io::Result<$Addr> {
+                let $this = self;
+                $get.local_addr()
+            }
+        }
+
         impl AsyncWrite for $Ty {
             fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                let $this = self.get_mut();
-                match $get {
-                    $Enum::Uring(s) => s.poll_write(cx, buf),
-                    $Enum::Epoll(w) => Pin::new(w).poll_write(cx, buf),
-                }
+                let $this = &*self;
+                $get.poll_write_priv(cx, buf)
             }
 
             fn poll_write_vectored(
@@ -235,11 +244,8 @@ macro_rules! stream_halves {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                let $this = self.get_mut();
-                match $get {
-                    $Enum::Uring(s) => s.poll_write_vectored(cx, bufs),
-                    $Enum::Epoll(w) => Pin::new(w).poll_write_vectored(cx, bufs),
-                }
+                let $this = &*self;
+                $get.poll_write_vectored_priv(cx, bufs)
             }
 
             fn is_write_vectored(&self) -> bool {
@@ -247,28 +253,159 @@ macro_rules! stream_halves {
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $this = self.get_mut();
-                match $get {
-                    $Enum::Uring(s) => s.poll_flush(cx),
-                    $Enum::Epoll(w) => Pin::new(w).poll_flush(cx),
-                }
+                let $this = &*self;
+                $get.poll_flush_priv(cx)
             }
 
             fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $this = self.get_mut();
-                match $get {
-                    $Enum::Uring(s) => s.poll_shutdown(cx),
-                    $Enum::Epoll(w) => Pin::new(w).poll_shutdown(cx),
-                }
+                let $this = &*self;
+                $get.poll_shutdown_priv(cx)
+            }
+        }
+
+        impl AsRef<$Stream> for $Ty {
+            fn as_ref(&self) -> &$Stream {
+                let $this = self;
+                $get
+            }
+        }
+    };
+
+    (@peek) => {
+        stream_halves!(@peek_on ReadHalf<'_>, |this| this.0);
+        stream_halves!(@peek_on OwnedReadHalf, |this| &*this.inner);
+    };
+
+    (@peek_on $Ty:ty, |$this:ident| $get:expr) => {
+        impl $Ty {
+            /// Polls to peek, as [`TcpStream::poll_peek`]: the bytes put into
+            /// `buf` stay to be read again.
+            pub fn poll_peek(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<usize>> {
+                let $this = &*self;
+                $get.poll_peek(cx, buf)
+            }
+
+            /// Receives bytes without consuming them, as [`TcpStream::peek`].
+            ///
+            /// # Cancel safety
+            ///
+            /// This method is cancel safe: if dropped before it completes,
+            /// nothing was peeked and `buf` is unchanged.
+            pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let mut buf = ReadBuf::new(buf);
+                std::future::poll_fn(|cx| self.poll_peek(cx, &mut buf)).await
             }
         }
     };
 }
 
-/// `AsyncRead`, `AsyncWrite`, `AsRawFd` and `AsFd` for a stream type with
-/// `inner: Inner` as described in the module docs.
+/// `AsyncRead`, `AsyncWrite`, `AsRawFd`, `AsFd`, `AsRef<Self>` and
+/// `TryFrom<$Std>` for a stream type with `inner: Inner` (an io_uring
+/// `UringStream` or Tokio's stream), and the `&self` polls its halves use.
 macro_rules! stream_traits {
-    ($Stream:ident) => {
+    ($Stream:ident, $Std:ty) => {
+        impl $Stream {
+            pub(crate) fn poll_read_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match &self.inner {
+                    Inner::Uring(s) => s.poll_read(cx, buf),
+                    // What Tokio's `AsyncRead` does, through its `&self` API.
+                    Inner::Epoll(s) => loop {
+                        std::task::ready!(s.poll_read_ready(cx))?;
+                        match s.try_read(buf.initialize_unfilled()) {
+                            Ok(n) => {
+                                buf.advance(n);
+                                return std::task::Poll::Ready(Ok(()));
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                            Err(e) => return std::task::Poll::Ready(Err(e)),
+                        }
+                    },
+                }
+            }
+
+            pub(crate) fn poll_write_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_vectored_priv(cx, &[std::io::IoSlice::new(buf)])
+            }
+
+            pub(crate) fn poll_write_vectored_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                match &self.inner {
+                    Inner::Uring(s) => s.poll_write_vectored(cx, bufs),
+                    Inner::Epoll(s) => loop {
+                        std::task::ready!(s.poll_write_ready(cx))?;
+                        match s.try_write_vectored(bufs) {
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                            res => return std::task::Poll::Ready(res),
+                        }
+                    },
+                }
+            }
+
+            pub(crate) fn poll_flush_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match &self.inner {
+                    Inner::Uring(s) => s.poll_flush(cx),
+                    Inner::Epoll(_) => std::task::Poll::Ready(Ok(())),
+                }
+            }
+
+            pub(crate) fn poll_shutdown_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match &self.inner {
+                    Inner::Uring(s) => s.poll_shutdown(cx),
+                    Inner::Epoll(s) => std::task::Poll::Ready(
+                        socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write),
+                    ),
+                }
+            }
+
+            /// What dropping an owned write half does: shut the write
+            /// direction down after the data already written.
+            pub(crate) fn shutdown_on_drop(&self) {
+                match &self.inner {
+                    // The bytes of every accepted write are in the kernel
+                    // already: the FIN follows them.
+                    Inner::Uring(s) => {
+                        let _ = s.shutdown(std::net::Shutdown::Write);
+                    }
+                    Inner::Epoll(s) => {
+                        let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write);
+                    }
+                }
+            }
+        }
+
+        impl AsRef<$Stream> for $Stream {
+            fn as_ref(&self) -> &Self {
+                self
+            }
+        }
+
+        impl TryFrom<$Std> for $Stream {
+            type Error = std::io::Error;
+
+            /// Consumes the standard-library stream and wraps it, as
+            #[doc = concat!("[`", stringify!($Stream), "::from_std`].")]
+            fn try_from(stream: $Std) -> Result<Self, Self::Error> {
+                Self::from_std(stream)
+            }
+        }
+
         impl tokio::io::AsyncRead for $Stream {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,

@@ -39,7 +39,10 @@ mod datagram_extra;
 #[macro_use]
 mod halves;
 mod poll_io;
+mod raw_io;
 mod stream_io;
+#[macro_use]
+mod stream_ready;
 pub mod tcp;
 mod udp;
 pub mod unix;
@@ -51,6 +54,7 @@ pub use tcp::stream::TcpStream;
 pub use udp::UdpSocket;
 pub use unix::datagram::UnixDatagram;
 pub use unix::listener::UnixListener;
+pub use unix::socket::UnixSocket;
 pub use unix::stream::UnixStream;
 
 /// Tokio's address resolution trait, accepted wherever Tokio accepts it.

@@ -122,6 +122,11 @@ impl TcpListener {
     /// with Tokio). Connections it takes after the listener is dropped are
     /// closed.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        if let Inner::Epoll(listener) = &self.inner {
+            // Tokio's own accept: every pending call is woken, not the last.
+            let (stream, peer) = listener.accept().await?;
+            return Ok((TcpStream::from_tokio(stream), peer));
+        }
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
@@ -170,6 +175,16 @@ impl TcpListener {
             Inner::Uring { fd, .. } => Some(fd),
             Inner::Epoll(_) => None,
         }
+    }
+}
+
+impl TryFrom<std::net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// Consumes the standard-library listener and wraps it, as
+    /// [`TcpListener::from_std`].
+    fn try_from(listener: std::net::TcpListener) -> io::Result<Self> {
+        Self::from_std(listener)
     }
 }
 

@@ -101,8 +101,19 @@ impl TcpSocket {
     }
 
     /// Sets `SO_LINGER`.
+    ///
+    /// Deprecated as in Tokio: a non-zero linger makes closing the socket
+    /// block the thread. Use [`set_zero_linger`](TcpSocket::set_zero_linger)
+    /// to reset connections on close.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
     pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
         self.inner.set_linger(dur)
+    }
+
+    /// Sets `SO_LINGER` to zero: closing the socket then resets the
+    /// connection (RST) and discards unsent data.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.inner.set_linger(Some(Duration::ZERO))
     }
 
     /// `SO_LINGER`.
@@ -118,6 +129,53 @@ impl TcpSocket {
     /// `TCP_NODELAY`.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.tcp_nodelay()
+    }
+
+    /// `IPV6_TCLASS`: the traffic class of packets sent from this IPv6
+    /// socket.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.inner.tclass_v6()
+    }
+
+    /// Sets `IPV6_TCLASS` (only an IPv6 socket has it).
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.inner.set_tclass_v6(tclass)
+    }
+
+    /// `IP_TOS`: the type-of-service field of packets sent from this IPv4
+    /// socket.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.inner.tos_v4()
+    }
+
+    /// The old name of [`tos_v4`](TcpSocket::tos_v4), deprecated as in Tokio.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Sets `IP_TOS` (only an IPv4 socket has it).
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.inner.set_tos_v4(tos)
+    }
+
+    /// The old name of [`set_tos_v4`](TcpSocket::set_tos_v4), deprecated as
+    /// in Tokio.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    #[doc(hidden)]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// The network device this socket is bound to (`SO_BINDTODEVICE`), if
+    /// any.
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        self.inner.device()
     }
 
     /// Binds the socket to a network device (`SO_BINDTODEVICE`); `None` unbinds.

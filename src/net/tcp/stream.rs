@@ -2,12 +2,13 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::driver;
+use crate::net::raw_io::RawIo;
 use crate::net::stream_io::UringStream;
 use crate::net::{ToSocketAddrs, each_addr};
 use crate::ops::connect::connect;
@@ -41,6 +42,8 @@ use crate::ops::connect::connect;
 /// ```
 pub struct TcpStream {
     pub(crate) inner: Inner,
+    /// Readiness for `try_io`/`async_io` on io_uring, made on first use.
+    pub(crate) raw: OnceLock<RawIo>,
 }
 
 pub(crate) enum Inner {
@@ -95,12 +98,14 @@ impl TcpStream {
     pub(crate) fn from_uring_fd(fd: OwnedFd) -> TcpStream {
         TcpStream {
             inner: Inner::Uring(Arc::new(UringStream::new(fd))),
+            raw: OnceLock::new(),
         }
     }
 
     pub(crate) fn from_tokio(stream: tokio::net::TcpStream) -> TcpStream {
         TcpStream {
             inner: Inner::Epoll(stream),
+            raw: OnceLock::new(),
         }
     }
 
@@ -152,14 +157,41 @@ impl TcpStream {
         self.sock().set_tcp_nodelay(nodelay)
     }
 
+    /// Whether `TCP_QUICKACK` is set (Linux).
+    pub fn quickack(&self) -> io::Result<bool> {
+        self.sock().tcp_quickack()
+    }
+
+    /// Sets `TCP_QUICKACK` (Linux): send ACKs at once instead of delaying
+    /// them. The kernel may clear it again on its own, as Tokio's docs say.
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        self.sock().set_tcp_quickack(quickack)
+    }
+
     /// `SO_LINGER` of the socket.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.sock().linger()
     }
 
     /// Sets `SO_LINGER`.
+    ///
+    /// Deprecated as in Tokio: a non-zero linger makes closing the socket
+    /// block the thread. Use [`set_zero_linger`](TcpStream::set_zero_linger)
+    /// to reset the connection on close.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
     pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
         self.sock().set_linger(dur)
+    }
+
+    /// Sets `SO_LINGER` to zero: closing the socket then resets the
+    /// connection (RST) and discards unsent data instead of a graceful FIN.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.sock().set_linger(Some(Duration::ZERO))
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.sock().take_error()
     }
 
     /// `IP_TTL` of the socket.
@@ -177,22 +209,12 @@ impl TcpStream {
     }
 }
 
-/// The local address of a TCP socket.
-pub(crate) fn local_ip(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<SocketAddr> {
-    ip(SockRef::from(&fd).local_addr()?)
-}
-
-/// The peer address of a connected TCP socket.
-pub(crate) fn peer_ip(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<SocketAddr> {
-    ip(SockRef::from(&fd).peer_addr()?)
-}
-
 pub(crate) fn ip(addr: socket2::SockAddr) -> io::Result<SocketAddr> {
     addr.as_socket()
         .ok_or_else(|| io::Error::other("socket has no IP address"))
 }
 
-stream_traits!(TcpStream);
+stream_traits!(TcpStream, std::net::TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

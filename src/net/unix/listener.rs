@@ -41,10 +41,29 @@ enum Inner {
 }
 
 impl UnixListener {
-    /// Binds to `path` (which must not exist). Must be called inside a
-    /// Tokio runtime.
-    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::from_std(std::os::unix::net::UnixListener::bind(path)?)
+    /// Binds to `path` (which must not exist), or to an abstract name if
+    /// `path` starts with a NUL byte (Linux), as Tokio does. Must be called
+    /// inside a Tokio runtime.
+    pub fn bind<P>(path: P) -> io::Result<UnixListener>
+    where
+        P: AsRef<Path>,
+    {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::ffi::OsStrExt;
+        // A path starting with NUL names an abstract socket, as in Tokio.
+        let bytes = path.as_ref().as_os_str().as_bytes();
+        let addr = match bytes.strip_prefix(b"\0") {
+            Some(name) => std::os::unix::net::SocketAddr::from_abstract_name(name)?,
+            None => std::os::unix::net::SocketAddr::from_pathname(path)?,
+        };
+        Self::from_std(std::os::unix::net::UnixListener::bind_addr(&addr)?)
+    }
+
+    /// Binds to `socket_addr`: a path (which must not exist) or on Linux an
+    /// abstract name. Must be called inside a Tokio runtime.
+    pub fn bind_addr(socket_addr: &SocketAddr) -> io::Result<UnixListener> {
+        let std_addr = std::os::unix::net::SocketAddr::from(socket_addr.clone());
+        Self::from_std(std::os::unix::net::UnixListener::bind_addr(&std_addr)?)
     }
 
     /// Wraps a standard-library listener, setting it non-blocking.
@@ -77,6 +96,11 @@ impl UnixListener {
     /// [`TcpListener::accept`](crate::net::TcpListener::accept)): a
     /// connection taken after the drop is returned by the next `accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        if let Inner::Epoll(listener) = &self.inner {
+            // Tokio's own accept: every pending call is woken, not the last.
+            let (stream, addr) = listener.accept().await?;
+            return Ok((UnixStream::from_tokio(stream), addr));
+        }
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
@@ -103,6 +127,16 @@ impl UnixListener {
     /// Takes the pending socket error (`SO_ERROR`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         SockRef::from(self).take_error()
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixListener> for UnixListener {
+    type Error = io::Error;
+
+    /// Consumes the standard-library listener and wraps it, as
+    /// [`UnixListener::from_std`].
+    fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<Self> {
+        Self::from_std(listener)
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub(crate) mod datagram;
 pub(crate) mod listener;
+pub mod pipe;
+pub(crate) mod socket;
 pub(crate) mod split;
 pub(crate) mod stream;
 
@@ -11,6 +13,18 @@ use std::io;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 /// The address of a Unix socket (Tokio's type).
 pub use tokio::net::unix::SocketAddr;
+
+/// A user id, as Tokio names it (`u32`).
+#[allow(non_camel_case_types)]
+pub type uid_t = u32;
+
+/// A group id, as Tokio names it (`u32`).
+#[allow(non_camel_case_types)]
+pub type gid_t = u32;
+
+/// A process id, as Tokio names it (`i32`).
+#[allow(non_camel_case_types)]
+pub type pid_t = i32;
 
 /// Credentials of the process at the other end of a Unix stream
 /// (`SO_PEERCRED`), with Tokio's accessors.

@@ -2,12 +2,13 @@ use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use super::{SocketAddr, UCred, local_addr_of, peer_addr_of, peer_cred};
 use crate::driver;
+use crate::net::raw_io::RawIo;
 use crate::net::stream_io::UringStream;
 use crate::ops::connect::connect;
 
@@ -26,6 +27,8 @@ use crate::ops::connect::connect;
 /// ```
 pub struct UnixStream {
     pub(crate) inner: Inner,
+    /// Readiness for `try_io`/`async_io` on io_uring, made on first use.
+    pub(crate) raw: OnceLock<RawIo>,
 }
 
 pub(crate) enum Inner {
@@ -34,6 +37,8 @@ pub(crate) enum Inner {
 }
 
 impl UnixStream {
+    stream_ready_methods!(UnixStream);
+
     class_methods! {
         /// Makes `class` this socket's priority class: its sends are charged
         /// to it before they are submitted, and its receives when they arrive
@@ -58,7 +63,10 @@ impl UnixStream {
     /// Dropping the future abandons the attempt and closes its socket (on
     /// io_uring once the kernel let go of the cancelled connect), so a
     /// connection the peer already accepted is closed too.
-    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+    pub async fn connect<P>(path: P) -> io::Result<UnixStream>
+    where
+        P: AsRef<Path>,
+    {
         let path = path.as_ref();
         if !driver::io_uring_active()? {
             return Ok(Self::from_tokio(
@@ -71,8 +79,32 @@ impl UnixStream {
         Ok(Self::from_uring_fd(fd))
     }
 
+    /// Connects to the socket at `socket_addr`: a path, or on Linux an
+    /// abstract name (`std::os::linux::net::SocketAddrExt`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt and closes its socket, as
+    /// [`connect`](UnixStream::connect) does.
+    pub async fn connect_addr(socket_addr: &SocketAddr) -> io::Result<UnixStream> {
+        if !driver::io_uring_active()? {
+            return Ok(Self::from_tokio(
+                tokio::net::UnixStream::connect_addr(socket_addr).await?,
+            ));
+        }
+        let addr = sock_addr(socket_addr)?;
+        let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+        let fd = connect(OwnedFd::from(socket), addr).await?;
+        Ok(Self::from_uring_fd(fd))
+    }
+
     /// A pair of connected, unnamed sockets.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        if !driver::io_uring_active()? {
+            // Tokio's own pair starts writable without a reactor event.
+            let (a, b) = tokio::net::UnixStream::pair()?;
+            return Ok((Self::from_tokio(a), Self::from_tokio(b)));
+        }
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         Ok((Self::from_std(a)?, Self::from_std(b)?))
     }
@@ -80,12 +112,14 @@ impl UnixStream {
     pub(crate) fn from_uring_fd(fd: OwnedFd) -> UnixStream {
         UnixStream {
             inner: Inner::Uring(Arc::new(UringStream::new(fd))),
+            raw: OnceLock::new(),
         }
     }
 
     pub(crate) fn from_tokio(stream: tokio::net::UnixStream) -> UnixStream {
         UnixStream {
             inner: Inner::Epoll(stream),
+            raw: OnceLock::new(),
         }
     }
 
@@ -130,7 +164,27 @@ impl UnixStream {
     }
 }
 
-stream_traits!(UnixStream);
+/// socket2's form of a Unix socket address (a path or an abstract name).
+pub(crate) fn sock_addr(addr: &SocketAddr) -> io::Result<SockAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(path) = addr.as_pathname() {
+        return SockAddr::unix(path);
+    }
+    match addr.as_abstract_name() {
+        Some(name) => {
+            // socket2 reads a leading NUL as the abstract namespace.
+            let mut bytes = vec![0u8];
+            bytes.extend_from_slice(name);
+            SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
+        }
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot connect to an unnamed socket address",
+        )),
+    }
+}
+
+stream_traits!(UnixStream, std::os::unix::net::UnixStream);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
