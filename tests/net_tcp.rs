@@ -770,3 +770,31 @@ async fn new_tokio_items_options_halves_and_try_io() -> io::Result<()> {
     })
     .await
 }
+
+/// Tokio's read readiness: an accepted stream counts as readable until a
+/// read finds nothing; then it is not, until bytes arrive.
+#[shardio::test]
+async fn readable_until_a_read_finds_nothing_like_tokio() -> io::Result<()> {
+    use futures::FutureExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    let (server, _) = listener.accept().await?;
+    assert!(
+        server.readable().now_or_never().is_some(),
+        "assumed readable"
+    );
+    let mut buf = [0u8; 16];
+    let err = server.try_read(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+    assert!(
+        server.readable().now_or_never().is_none(),
+        "a read found nothing"
+    );
+    client.write_all(b"later").await?;
+    tokio::time::timeout(Duration::from_secs(10), server.readable())
+        .await
+        .expect("readable once bytes arrive")?;
+    let n = server.try_read(&mut buf)?;
+    assert_eq!(&buf[..n], b"later");
+    Ok(())
+}

@@ -57,6 +57,10 @@ struct ReadState {
     /// The scheduler's charge for `current`, received but not handed out
     /// until the receive side dispatches it (post-paid receives).
     charge: Option<Admit>,
+    /// The last read found nothing: the stream is not readable until bytes
+    /// (or end of stream) arrive. Until a read finds nothing, the stream
+    /// counts as readable, as Tokio's do.
+    drained: bool,
 }
 
 enum Pending {
@@ -143,10 +147,15 @@ impl UringStream {
         Poll::Ready(Ok(st.copy_out(buf, false)))
     }
 
-    /// Ready once shardio holds received bytes for this stream (or it saw
-    /// end of stream or an error): a read then returns without waiting.
+    /// Tokio's read readiness: ready until a read finds nothing, then once
+    /// shardio holds received bytes (or saw end of stream or an error). As
+    /// with Tokio, ready may be a false positive: the read then says
+    /// `WouldBlock`.
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut st = self.read.lock();
+        if !st.drained {
+            return Poll::Ready(Ok(()));
+        }
         self.poll_fill(&mut st, cx)
     }
 
@@ -179,8 +188,15 @@ impl UringStream {
         Poll::Ready(Ok(st.copy_out(&mut buf, true)))
     }
 
-    /// Waits until `st.current` holds bytes or `st.eof` is set.
+    /// Waits until `st.current` holds bytes or `st.eof` is set; a read that
+    /// finds nothing marks the stream drained (not readable).
     fn poll_fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = self.fill(st, cx);
+        st.drained = poll.is_pending();
+        poll
+    }
+
+    fn fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             if let Some(charge) = &mut st.charge {
                 // Dispatched: the receive is paid for.
