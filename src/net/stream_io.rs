@@ -130,8 +130,13 @@ impl UringStream {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
+        // Each read spends the task's budget, as Tokio's I/O does: a task
+        // whose peer keeps it fed yields now and then instead of holding
+        // the worker while other connections wait.
+        let coop = ready!(tokio::task::coop::poll_proceed(cx));
         let mut st = self.read.lock();
         ready!(self.poll_fill(&mut st, cx))?;
+        coop.made_progress();
         st.copy_out(buf, true);
         Poll::Ready(Ok(()))
     }
@@ -182,8 +187,10 @@ impl UringStream {
         cx: &mut Context<'_>,
         dst: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
+        let coop = ready!(tokio::task::coop::poll_proceed(cx));
         let mut st = self.read.lock();
         ready!(self.poll_fill(&mut st, cx))?;
+        coop.made_progress();
         let mut buf = ReadBuf::uninit(dst);
         Poll::Ready(Ok(st.copy_out(&mut buf, true)))
     }
@@ -357,6 +364,7 @@ impl UringStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let coop = ready!(tokio::task::coop::poll_proceed(cx));
         let mut st = self.write.lock();
         loop {
             ready!(self.poll_room(&mut st, cx))?;
@@ -388,6 +396,7 @@ impl UringStream {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => {
                     st.paid = false;
+                    coop.made_progress();
                     return Poll::Ready(res);
                 }
             }
