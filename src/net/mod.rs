@@ -18,10 +18,11 @@
 //!
 //! # Performance
 //!
-//! Many busy connections per worker is where this wins: receives need no
-//! system call, so a worker serving 64 echo connections makes about one
-//! system call per request (the send) where Tokio makes 2-3
-//! (`benches/echo.rs`). A worker
+//! Receives need no system call, so a worker serving 64 echo connections
+//! makes about one system call per request (the send) where Tokio makes
+//! 2-3 (`benches/echo.rs`); since writes became direct `sendmsg` calls
+//! (Tokio's write contract), shardio's CPU per request is above Tokio's on
+//! that benchmark (README, Performance). A worker
 //! that sleeps between requests, as with a single connection, pays more than
 //! Tokio for each wake-up: the completion interrupts Tokio's `epoll_wait`
 //! and the worker passes through Tokio's park loop twice. If that case
