@@ -41,6 +41,7 @@ mod datagram_extra;
 mod halves;
 mod poll_io;
 mod raw_io;
+mod sendmsg;
 mod stream_io;
 #[macro_use]
 mod stream_ready;

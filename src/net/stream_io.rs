@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Waker, ready};
 use futures::Stream;
 use tokio::io::ReadBuf;
 
+use super::sendmsg::{WRITE_CHUNK, send_vectored};
 use crate::driver::{BufLease, Multishot, Op};
 use crate::ops::poll::PollAdd;
 use crate::ops::recv::Recv;
@@ -26,10 +27,6 @@ use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::sched::{Admit, Dir, Hold, Target};
 use crate::sync::Mutex;
 
-/// Most bytes one `poll_write` sends: what one scheduler charge covers.
-const WRITE_CHUNK: usize = 64 * 1024;
-/// Most buffers one vectored write sends.
-const WRITE_IOVECS: usize = 64;
 /// Receive size when no provided buffer is available.
 const RECV_FALLBACK: usize = 16 * 1024;
 /// The receive limit where `SO_RCVBUF` cannot be read.
@@ -109,13 +106,25 @@ struct WriteState {
 }
 
 impl UringStream {
+    /// A stream that counts as not readable until bytes arrive (a
+    /// connected or converted socket; see [`assume_readable`](Self::assume_readable)).
     pub(crate) fn new(fd: OwnedFd) -> UringStream {
         UringStream {
             fd: Arc::new(fd),
-            read: Mutex::default(),
+            read: Mutex::new(ReadState {
+                drained: true,
+                ..ReadState::default()
+            }),
             write: Mutex::default(),
             sched: Target::default(),
         }
+    }
+
+    /// An accepted connection counts as readable until a read finds
+    /// nothing, as Tokio's accepted streams do (a request often waits
+    /// already).
+    pub(crate) fn assume_readable(&self) {
+        self.read.lock().drained = false;
     }
 
     pub(crate) fn fd(&self) -> &Arc<OwnedFd> {
@@ -447,49 +456,5 @@ impl std::fmt::Debug for UringStream {
 impl AsRawFd for UringStream {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.fd.as_raw_fd()
-    }
-}
-
-/// One non-blocking `sendmsg` of the first [`WRITE_CHUNK`] bytes of `bufs`
-/// (at most [`WRITE_IOVECS`] buffers), without `SIGPIPE`.
-fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    let mut iov = [libc::iovec {
-        iov_base: std::ptr::null_mut(),
-        iov_len: 0,
-    }; WRITE_IOVECS];
-    let mut count = 0;
-    let mut room = WRITE_CHUNK;
-    for buf in bufs.iter().filter(|b| !b.is_empty()) {
-        if count == WRITE_IOVECS || room == 0 {
-            break;
-        }
-        let len = buf.len().min(room);
-        iov[count] = libc::iovec {
-            iov_base: buf.as_ptr().cast_mut().cast(),
-            iov_len: len,
-        };
-        room -= len;
-        count += 1;
-    }
-    if count == 0 {
-        return Ok(0);
-    }
-    // SAFETY: all-zero is a valid msghdr (no address, no control data).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov.as_mut_ptr();
-    msg.msg_iovlen = count as _;
-    // SAFETY: `msg` points at `count` iovecs, each into a live buffer of
-    // `bufs` for its length; sendmsg only reads them, during the call.
-    let n = unsafe {
-        libc::sendmsg(
-            fd.as_raw_fd(),
-            &msg,
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
     }
 }

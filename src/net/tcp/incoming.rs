@@ -68,7 +68,7 @@ impl Stream for Incoming<'_> {
                     return Poll::Ready(Some(Ok(stream)));
                 }
                 Inner::Uring(accepts) => match ready!(Pin::new(accepts).poll_next(cx)) {
-                    Some(Ok(fd)) => return Poll::Ready(Some(Ok(TcpStream::from_uring_fd(fd)))),
+                    Some(Ok(fd)) => return Poll::Ready(Some(Ok(TcpStream::from_accepted_fd(fd)))),
                     Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                     // The kernel ended the multishot (e.g. after an error):
                     // arm a new one.

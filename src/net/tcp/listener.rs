@@ -138,7 +138,7 @@ impl TcpListener {
                 let peer = addr.as_socket().ok_or_else(|| {
                     io::Error::other("accepted a connection without an IP address")
                 })?;
-                Poll::Ready(Ok((TcpStream::from_uring_fd(stream), peer)))
+                Poll::Ready(Ok((TcpStream::from_accepted_fd(stream), peer)))
             }
             Inner::Epoll(listener) => {
                 let (stream, peer) = ready!(listener.poll_accept(cx))?;

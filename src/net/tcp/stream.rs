@@ -95,6 +95,16 @@ impl TcpStream {
         Ok(Self::from_uring_fd(fd))
     }
 
+    /// An accepted connection on io_uring: readable until a read finds
+    /// nothing, as Tokio's accepted streams.
+    pub(crate) fn from_accepted_fd(fd: OwnedFd) -> TcpStream {
+        let stream = Self::from_uring_fd(fd);
+        if let Inner::Uring(s) = &stream.inner {
+            s.assume_readable();
+        }
+        stream
+    }
+
     pub(crate) fn from_uring_fd(fd: OwnedFd) -> TcpStream {
         TcpStream {
             inner: Inner::Uring(Arc::new(UringStream::new(fd))),

@@ -110,7 +110,7 @@ impl UnixListener {
             Inner::Uring { fd, accepting } => {
                 let (stream, _) = ready!(poll_accept(fd, accepting, cx))?;
                 let peer = peer_addr_of(stream.as_fd())?;
-                Poll::Ready(Ok((UnixStream::from_uring_fd(stream), peer)))
+                Poll::Ready(Ok((UnixStream::from_accepted_fd(stream), peer)))
             }
             Inner::Epoll(l) => {
                 let (stream, addr) = ready!(l.poll_accept(cx))?;

@@ -109,6 +109,16 @@ impl UnixStream {
         Ok((Self::from_std(a)?, Self::from_std(b)?))
     }
 
+    /// An accepted connection on io_uring: readable until a read finds
+    /// nothing, as Tokio's accepted streams.
+    pub(crate) fn from_accepted_fd(fd: OwnedFd) -> UnixStream {
+        let stream = Self::from_uring_fd(fd);
+        if let Inner::Uring(s) = &stream.inner {
+            s.assume_readable();
+        }
+        stream
+    }
+
     pub(crate) fn from_uring_fd(fd: OwnedFd) -> UnixStream {
         UnixStream {
             inner: Inner::Uring(Arc::new(UringStream::new(fd))),

@@ -1,0 +1,54 @@
+//! A stream write as Tokio makes it: one non-blocking `sendmsg` straight
+//! from the caller's buffers, so the bytes are in the kernel when it returns.
+
+use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// Most bytes one `poll_write` sends: what one scheduler charge covers.
+pub(crate) const WRITE_CHUNK: usize = 64 * 1024;
+/// Most buffers one vectored write sends.
+const WRITE_IOVECS: usize = 64;
+
+/// One non-blocking `sendmsg` of the first [`WRITE_CHUNK`] bytes of `bufs`
+/// (at most [`WRITE_IOVECS`] buffers), without `SIGPIPE`.
+pub(crate) fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; WRITE_IOVECS];
+    let mut count = 0;
+    let mut room = WRITE_CHUNK;
+    for buf in bufs.iter().filter(|b| !b.is_empty()) {
+        if count == WRITE_IOVECS || room == 0 {
+            break;
+        }
+        let len = buf.len().min(room);
+        iov[count] = libc::iovec {
+            iov_base: buf.as_ptr().cast_mut().cast(),
+            iov_len: len,
+        };
+        room -= len;
+        count += 1;
+    }
+    if count == 0 {
+        return Ok(0);
+    }
+    // SAFETY: all-zero is a valid msghdr (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = count as _;
+    // SAFETY: `msg` points at `count` iovecs, each into a live buffer of
+    // `bufs` for its length; sendmsg only reads them, during the call.
+    let n = unsafe {
+        libc::sendmsg(
+            fd.as_raw_fd(),
+            &msg,
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
