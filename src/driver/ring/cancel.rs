@@ -22,10 +22,7 @@ impl Ring {
         {
             let mut inner = self.lock();
             counters().op_cancelled();
-            let cancel = opcode::AsyncCancel::new(index as u64)
-                .build()
-                .user_data(CANCEL_TAG);
-            inner.push_sqe(cancel);
+            inner.push_cancel(index);
             inner.flush(&mut reaped);
         }
         reaped.finish(self);
@@ -62,10 +59,7 @@ impl Ring {
                 Some(slot) => {
                     *slot = Lifecycle::Ignored(data);
                     counters().op_cancelled();
-                    let cancel = opcode::AsyncCancel::new(index as u64)
-                        .build()
-                        .user_data(CANCEL_TAG);
-                    inner.push_sqe(cancel);
+                    inner.push_cancel(index);
                     if flush_now {
                         inner.flush(&mut reaped);
                     }
@@ -91,16 +85,22 @@ impl Drop for Ring {
 }
 
 impl Inner {
+    /// Queues a request that the kernel cancel the op in slot `index`; its
+    /// own CQE carries no news (`CANCEL_TAG`).
+    fn push_cancel(&mut self, index: usize) {
+        let cancel = opcode::AsyncCancel::new(index as u64)
+            .build()
+            .user_data(CANCEL_TAG);
+        self.push_sqe(cancel);
+    }
+
     /// Shutdown: cancels every operation still known to the kernel and waits
     /// (bounded) for their last CQEs. What does not arrive in time is leaked,
     /// never freed: the kernel may still write into it. True if all arrived.
     fn cancel_all_and_drain(&mut self) -> bool {
         let pending: Vec<usize> = self.slab.occupied().collect();
         for index in pending {
-            let cancel = opcode::AsyncCancel::new(index as u64)
-                .build()
-                .user_data(CANCEL_TAG);
-            self.push_sqe(cancel);
+            self.push_cancel(index);
         }
         let deadline = Instant::now() + DRAIN_DEADLINE;
         let mut reaped = Reaped::default();
