@@ -368,9 +368,10 @@ macro_rules! stream_traits {
             ) -> std::task::Poll<std::io::Result<()>> {
                 match &self.inner {
                     Inner::Uring(s) => s.poll_shutdown(cx),
-                    Inner::Epoll(s) => std::task::Poll::Ready(
-                        socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write),
-                    ),
+                    Inner::Epoll(s) => std::task::Poll::Ready(crate::net::direct::shutdown_fd(
+                        std::os::fd::AsFd::as_fd(s),
+                        std::net::Shutdown::Write,
+                    )),
                 }
             }
 
@@ -384,7 +385,10 @@ macro_rules! stream_traits {
                         let _ = s.shutdown(std::net::Shutdown::Write);
                     }
                     Inner::Epoll(s) => {
-                        let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write);
+                        let _ = crate::net::direct::shutdown_fd(
+                            std::os::fd::AsFd::as_fd(s),
+                            std::net::Shutdown::Write,
+                        );
                     }
                 }
             }

@@ -37,6 +37,7 @@ mod class;
 mod datagram;
 #[macro_use]
 mod datagram_extra;
+mod direct;
 #[macro_use]
 mod halves;
 mod poll_io;

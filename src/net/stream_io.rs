@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
@@ -176,8 +176,20 @@ impl UringStream {
     /// Reads bytes already received, or fails with `WouldBlock` (arming the
     /// receive so that [`poll_read_ready`](Self::poll_read_ready) will see
     /// the next ones).
+    ///
+    /// Outside a runtime (no ring to arm a receive on), with nothing held
+    /// and no receive armed, it reads the socket directly, as Tokio's
+    /// `try_read` does there.
     pub(crate) fn try_read(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
         let mut st = self.read.lock();
+        if st.recv.is_none()
+            && st.single.is_none()
+            && st.current.is_none()
+            && !st.eof
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            return super::direct::recv_now(self.fd.as_fd(), buf);
+        }
         let mut cx = Context::from_waker(Waker::noop());
         match self.poll_fill(&mut st, &mut cx) {
             Poll::Ready(Ok(())) => {
@@ -441,7 +453,7 @@ impl UringStream {
     }
 
     pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        socket2::SockRef::from(&*self.fd).shutdown(how)
+        super::direct::shutdown_fd(self.fd.as_fd(), how)
     }
 }
 

@@ -21,12 +21,13 @@ use crate::ops::connect::connect;
 /// # Reads, writes and buffers
 ///
 /// Received data lands in buffers the kernel takes from a pool shared by all
-/// connections of the thread's ring; `poll_read` copies from there. A write
-/// copies up to 64 KiB into an owned buffer and submits it; it reports
-/// success once the kernel has the send, and the next write, `poll_flush` or
-/// `poll_shutdown` waits for that send and reports its error, if any. Bytes a
-/// write reported as written are sent even if the stream is dropped right
-/// after, as with a kernel socket buffer.
+/// connections of the thread's ring; `poll_read` copies from there, and a
+/// connection holds at most about a socket receive buffer (`SO_RCVBUF`) of
+/// bytes nobody read yet. A write is a non-blocking `sendmsg` from the
+/// caller's buffers (up to 64 KiB per call), as with Tokio: once it returns
+/// `Ok(n)` the kernel has those `n` bytes, so they are sent even if the
+/// stream is dropped or the process exits right after; when the socket's
+/// send buffer is full the write waits on the ring for room.
 ///
 /// ```no_run
 /// use shardio::net::TcpStream;
