@@ -12,6 +12,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::runtime::Handle;
 
+use super::handshake::WAKE_BUDGET;
 use super::ring::Ring;
 
 /// The ring's eventfd as Tokio's reactor sees it; the fd is owned by the ring.
@@ -75,6 +76,11 @@ enum Event<'a> {
 impl Reaper {
     async fn run(self) {
         let mut busy = false;
+        // Wake-ups left for this tick of Tokio's I/O driver (see
+        // `WAKE_BUDGET`); a new tick starts when the driver reports the
+        // eventfd or a yield returns (Tokio resumes yielded tasks after
+        // polling its driver).
+        let mut budget = WAKE_BUDGET;
         loop {
             let event = std::future::poll_fn(|cx| {
                 if self.ring.handshake().poll_work_request(cx) {
@@ -100,6 +106,7 @@ impl Reaper {
                     // would only cost the worker an extra epoll_wait.
                     if busy {
                         tokio::task::yield_now().await;
+                        budget = WAKE_BUDGET;
                     }
                     self.ring.flush();
                 }
@@ -109,19 +116,24 @@ impl Reaper {
                     // after `clear_ready` the next CQE wakes this task again.
                     self.ring.flush();
                     guard.clear_ready();
+                    budget = WAKE_BUDGET;
                 }
                 Event::Closed => return,
             }
-            // Wake the tasks whose operations completed, a batch at a time,
-            // letting the worker run each batch before the next.
+            // Wake the tasks whose operations completed, at most `budget`
+            // per driver tick, letting the worker run them before the next.
             let mut woken = 0;
             loop {
-                let (n, more) = self.ring.handshake().wake_batch();
+                let (n, more) = self.ring.handshake().wake_batch(budget);
                 woken += n;
+                budget -= n;
+                if budget == 0 {
+                    tokio::task::yield_now().await;
+                    budget = WAKE_BUDGET;
+                }
                 if !more {
                     break;
                 }
-                tokio::task::yield_now().await;
             }
             busy = woken > 1;
             if self.ring.is_retired() && self.ring.is_idle() {
