@@ -151,62 +151,97 @@ async fn page_cache_reads(dir: &std::path::Path) -> io::Result<()> {
     Ok(())
 }
 
-/// One client, 64-byte messages, 1 s, against a shardio and a Tokio server.
+/// TCP echo as the benchmark runs it: each server on its own runtime with one
+/// worker (shardio's built with `BuilderExt`), 64 client connections from
+/// this runtime, 64-byte messages, 1 s per round, the two servers
+/// alternating over two rounds.
 async fn echo() -> io::Result<()> {
     println!(
-        "\n== TCP echo, 16 connections x 64 B, 1 s each (server and client share this runtime)"
+        "\n== TCP echo: server on its own 1-worker runtime, 64 connections x 64 B from this \
+         runtime, 1 s per round, servers alternating"
     );
-    let shardio_rate = {
-        let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 1024];
-                    while let Ok(n @ 1..) = s.read(&mut buf).await {
-                        if s.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        let rate = drive(addr).await?;
-        server.abort();
-        rate
-    };
-    let tokio_rate = {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 1024];
-                    while let Ok(n @ 1..) = s.read(&mut buf).await {
-                        if s.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        let rate = drive(addr).await?;
-        server.abort();
-        rate
-    };
+    let (mut shardio_rates, mut tokio_rates) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        shardio_rates.push(echo_round(Server::Shardio).await?);
+        tokio_rates.push(echo_round(Server::Tokio).await?);
+    }
+    let best = |rates: &[f64]| rates.iter().copied().fold(0.0, f64::max);
+    let (shardio_rate, tokio_rate) = (best(&shardio_rates), best(&tokio_rates));
     println!(
-        "shardio server {:.0} req/s, tokio server {:.0} req/s: {:.2}x (the benchmark `cargo bench --bench echo` pins server and client to separate cores)",
-        shardio_rate,
-        tokio_rate,
+        "best of two rounds: shardio server {shardio_rate:.0} req/s, tokio server {tokio_rate:.0} req/s: \
+         {:.2}x (client and servers share this machine's CPUs; `cargo bench --bench echo` pins \
+         them apart and reports CPU per request)",
         shardio_rate / tokio_rate
     );
     Ok(())
 }
 
+#[derive(Clone, Copy)]
+enum Server {
+    Shardio,
+    Tokio,
+}
+
+/// Starts one echo server on a runtime of its own, drives it for a round,
+/// and shuts it down.
+async fn echo_round(kind: Server) -> io::Result<f64> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(1).enable_all();
+    if let Server::Shardio = kind {
+        use shardio::BuilderExt;
+        builder.shardio(shardio::Config::default());
+    }
+    let server_rt = builder.build()?;
+    let addr = server_rt
+        .spawn(async move {
+            match kind {
+                Server::Shardio => {
+                    let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let addr = listener.local_addr()?;
+                    tokio::spawn(async move {
+                        while let Ok((s, _)) = listener.accept().await {
+                            s.set_nodelay(true)?;
+                            tokio::spawn(serve(s));
+                        }
+                        io::Result::Ok(())
+                    });
+                    Ok(addr)
+                }
+                Server::Tokio => {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let addr = listener.local_addr()?;
+                    tokio::spawn(async move {
+                        while let Ok((s, _)) = listener.accept().await {
+                            s.set_nodelay(true)?;
+                            tokio::spawn(serve(s));
+                        }
+                        io::Result::Ok(())
+                    });
+                    io::Result::Ok(addr)
+                }
+            }
+        })
+        .await
+        .map_err(io::Error::other)??;
+    let rate = drive(addr).await;
+    server_rt.shutdown_background();
+    rate
+}
+
+/// Echoes what arrives until the peer closes.
+async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) {
+    let mut buf = [0u8; 1024];
+    while let Ok(n @ 1..) = s.read(&mut buf).await {
+        if s.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+}
+
 async fn drive(addr: std::net::SocketAddr) -> io::Result<f64> {
     let count = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(1);
-    let clients: Vec<_> = (0..16)
+    let clients: Vec<_> = (0..64)
         .map(|_| {
             let count = Arc::clone(&count);
             tokio::spawn(async move {
