@@ -31,12 +31,14 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const SERVER_CPU: usize = 0;
-const CLIENT_CPU: usize = 1;
+mod support;
+use support::{
+    CLIENT_CPU, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
+    print_header, server_runtime, ticks_us_per_req,
+};
 
 fn main() -> io::Result<()> {
-    let smoke =
-        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let smoke = support::smoke();
     let secs: f64 = env_parse("SHARDIO_BENCH_SECS").unwrap_or(3.0);
     let measure = if smoke {
         Duration::from_millis(100)
@@ -60,10 +62,7 @@ fn main() -> io::Result<()> {
     if syscall_id.is_none() && !smoke {
         println!("note: syscall counts n/a (needs root and tracefs at /sys/kernel/tracing)");
     }
-    println!(
-        "{:<18} {:>8} {:>11} {:>9} {:>9} {:>10} {:>9}",
-        "case", "server", "req/s", "p50 µs", "p99 µs", "cpu µs/req", "sys/req"
-    );
+    print_header(true);
     for &(conns, size) in cases {
         if case_filter
             .as_ref()
@@ -125,56 +124,11 @@ fn main() -> io::Result<()> {
             })
         };
         let (tokio_sys, shardio_sys) = (syscalls(Server::Tokio)?, syscalls(Server::Shardio)?);
-        let ratio = |f: &dyn Fn(&Outcome) -> f64| {
-            median(tokio.iter().zip(&shardio).map(|(t, s)| f(s) / f(t)))
-        };
-        let ratios = Outcome {
-            rps: ratio(&|r| r.rps),
-            p50_us: ratio(&|r| r.p50_us),
-            p99_us: ratio(&|r| r.p99_us),
-            cpu_us_per_req: ratio(&|r| r.cpu_us_per_req),
-            app_cpu_us_per_req: ratio(&|r| r.app_cpu_us_per_req),
-            syscalls_per_req: None,
-        };
-        let cpu_rounds: Vec<String> = tokio
-            .iter()
-            .zip(&shardio)
-            .map(|(t, s)| format!("{:.2}", s.cpu_us_per_req / t.cpu_us_per_req))
-            .collect();
-        let (mut tokio, mut shardio) = (Outcome::median(&tokio), Outcome::median(&shardio));
-        tokio.syscalls_per_req = tokio_sys;
-        shardio.syscalls_per_req = shardio_sys;
-        let label = format!("{conns} x {size} B");
-        for (name, r) in [("tokio", &tokio), ("shardio", &shardio)] {
-            println!(
-                "{:<18} {:>8} {:>11.0} {:>9.1} {:>9.1} {:>10.2} {:>9}",
-                label,
-                name,
-                r.rps,
-                r.p50_us,
-                r.p99_us,
-                r.cpu_us_per_req,
-                r.syscalls_per_req
-                    .map_or("n/a".into(), |s| format!("{s:.3}"))
-            );
-        }
-        println!(
-            "{:<18} {:>8} {:>10.2}x {:>8.2}x {:>8.2}x {:>9.2}x {:>9}{}",
-            label,
-            "ratio",
-            ratios.rps,
-            ratios.p50_us,
-            ratios.p99_us,
-            ratios.cpu_us_per_req,
-            match (shardio.syscalls_per_req, tokio.syscalls_per_req) {
-                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
-                _ => "n/a".into(),
-            },
-            if rounds > 1 {
-                format!("  cpu ratio by round: {}", cpu_rounds.join(" "))
-            } else {
-                String::new()
-            }
+        print_case(
+            &format!("{conns} x {size} B"),
+            &tokio,
+            &shardio,
+            Some((tokio_sys, shardio_sys)),
         );
     }
     Ok(())
@@ -183,95 +137,6 @@ fn main() -> io::Result<()> {
 /// `SHARDIO_BENCH_DIAG=1` prints fairness and run-queue diagnostics.
 fn diag() -> bool {
     std::env::var_os("SHARDIO_BENCH_DIAG").is_some()
-}
-
-/// A numeric knob from the environment; unset or unparsable is `None`.
-fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok()?.parse().ok()
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Server {
-    Tokio,
-    Shardio,
-    /// shardio with `async_workers` on the client's CPU: the SQ-poll thread
-    /// and io-wq run there, the Tokio worker stays on the server CPU.
-    ShardioAsyncWorkers,
-}
-
-struct Outcome {
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
-    cpu_us_per_req: f64,
-    /// CPU of the Tokio worker threads alone (without io_uring's kernel threads).
-    app_cpu_us_per_req: f64,
-    syscalls_per_req: Option<f64>,
-}
-
-/// The median of some values (the upper one of an even count).
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-impl Outcome {
-    /// Each column's median over rounds.
-    fn median(rounds: &[Outcome]) -> Outcome {
-        let syscalls: Vec<f64> = rounds.iter().filter_map(|r| r.syscalls_per_req).collect();
-        Outcome {
-            rps: median(rounds.iter().map(|r| r.rps)),
-            p50_us: median(rounds.iter().map(|r| r.p50_us)),
-            p99_us: median(rounds.iter().map(|r| r.p99_us)),
-            cpu_us_per_req: median(rounds.iter().map(|r| r.cpu_us_per_req)),
-            app_cpu_us_per_req: median(rounds.iter().map(|r| r.app_cpu_us_per_req)),
-            syscalls_per_req: (!syscalls.is_empty()).then(|| median(syscalls.into_iter())),
-        }
-    }
-}
-
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET stays within it for a
-    // CPU below CPU_SETSIZE; sched_setaffinity(0) targets this thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
-    }
-}
-
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
-}
-
-/// utime + stime of a thread of this process, in clock ticks.
-fn thread_cpu_ticks(tid: i32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
-        return 0;
-    };
-    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
-    utime + stime
-}
-
-/// io_uring's kernel threads of this process (SQ-poll, io-wq workers).
-fn io_uring_threads() -> Vec<i32> {
-    let mut tids = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for entry in dir.flatten() {
-            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-            if comm.starts_with("iou-") {
-                if let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) {
-                    tids.push(tid);
-                }
-            }
-        }
-    }
-    tids
 }
 
 fn syscall_tracepoint() -> Option<u64> {
@@ -325,37 +190,6 @@ impl Drop for SyscallCounter {
         // SAFETY: closes an fd this counter owns.
         unsafe { libc::close(self.0) };
     }
-}
-
-fn server_runtime(kind: Server, tids: Arc<Mutex<Vec<i32>>>) -> io::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(1).enable_all();
-    let record = move || {
-        pin(SERVER_CPU);
-        tids.lock().unwrap().push(gettid());
-    };
-    match kind {
-        Server::Tokio => {
-            builder.on_thread_start(record);
-        }
-        Server::Shardio => {
-            use shardio::BuilderExt;
-            let spin =
-                env_parse("SHARDIO_BENCH_SPIN_US").map_or(Duration::ZERO, Duration::from_micros);
-            let config = shardio::Config::default()
-                .spin_before_park(spin)?
-                .on_thread_start(record);
-            builder.shardio(config);
-        }
-        Server::ShardioAsyncWorkers => {
-            use shardio::BuilderExt;
-            let config = shardio::Config::default()
-                .async_workers(&CLIENT_CPU.to_string())?
-                .on_thread_start(record);
-            builder.shardio(config);
-        }
-    }
-    builder.build()
 }
 
 async fn serve_tokio(listener: tokio::net::TcpListener, stop: Arc<AtomicBool>) {
@@ -523,44 +357,31 @@ fn run_case(
     // Server-side accounting over the measured window (approximately: the
     // client's warm-up is excluded by starting after it).
     std::thread::sleep(Duration::from_millis(300));
-    let app_tids: Vec<i32> = tids.lock().unwrap().clone();
-    let server_tids: Vec<i32> = {
-        let mut t = app_tids.clone();
-        t.extend(io_uring_threads());
-        t
-    };
+    let threads = ServerThreads::collect(&tids);
     let counters: Vec<SyscallCounter> = tracepoint
         .map(|tp| {
-            server_tids
+            threads
+                .all
                 .iter()
                 .filter_map(|&tid| SyscallCounter::open(tp, tid))
                 .collect()
         })
         .unwrap_or_default();
-    let cpu_before: u64 = server_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
-    let app_before: u64 = app_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
+    let (cpu_before, app_before) = threads.ticks();
     let (count, mut lat, elapsed) = client.join().expect("client thread")?;
-    let cpu_after: u64 = server_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
-    let app_after: u64 = app_tids.iter().map(|&t| thread_cpu_ticks(t)).sum();
+    let (cpu_after, app_after) = threads.ticks();
     let syscalls: u64 = counters.iter().map(SyscallCounter::read).sum();
     stop.store(true, Ordering::Relaxed);
     drop(rt);
 
-    // SAFETY: sysconf has no preconditions.
-    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-    };
     let requests = count.max(1) as f64;
     Ok(Outcome {
         rps: requests / elapsed.as_secs_f64(),
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-        cpu_us_per_req: (cpu_after - cpu_before) as f64 / ticks_per_sec * 1e6 / requests,
-        app_cpu_us_per_req: (app_after - app_before) as f64 / ticks_per_sec * 1e6 / requests,
+        p50_us: percentile(&lat, 0.50),
+        p99_us: percentile(&lat, 0.99),
+        cpu_us_per_req: ticks_us_per_req(cpu_after - cpu_before, requests),
+        app_cpu_us_per_req: ticks_us_per_req(app_after - app_before, requests),
         syscalls_per_req: (!counters.is_empty()).then(|| syscalls as f64 / requests),
     })
 }
