@@ -13,7 +13,14 @@
 //! the counter itself costs CPU per syscall; needs root and tracefs, else
 //! n/a).
 //!
+//! Cases: 64 connections × 64 B and × 4 KiB, 1 × 64 B, 1000 × 64 B on the
+//! one-worker runtime; the first three again on current-thread runtimes
+//! (label `ct`, each driven by one thread pinned to CPU 0); 256 × 64 B on
+//! two-worker runtimes, unpinned (label `2w`, sharing both CPUs with the
+//! client).
+//!
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
+//! (or `ct64x64`, `2w256x64`)
 //! run one side / one case (for profiling), `SHARDIO_BENCH_METRICS=1` prints
 //! `shardio::metrics()` after it, `SHARDIO_BENCH_DIAG=1` prints fairness,
 //! `SHARDIO_BENCH_SPIN_US=50` sets `Config::spin_before_park` on shardio's
@@ -33,7 +40,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 use support::{
-    CLIENT_CPU, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
+    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
     print_header, server_runtime, ticks_us_per_req,
 };
 
@@ -45,10 +52,19 @@ fn main() -> io::Result<()> {
     } else {
         Duration::from_secs_f64(secs)
     };
-    let cases: &[(usize, usize)] = if smoke {
-        &[(4, 64)]
+    let cases: &[(Flavor, usize, usize)] = if smoke {
+        &[(Flavor::OneWorker, 4, 64), (Flavor::CurrentThread, 4, 64)]
     } else {
-        &[(64, 64), (64, 4096), (1, 64), (1000, 64)]
+        &[
+            (Flavor::OneWorker, 64, 64),
+            (Flavor::OneWorker, 64, 4096),
+            (Flavor::OneWorker, 1, 64),
+            (Flavor::OneWorker, 1000, 64),
+            (Flavor::CurrentThread, 64, 64),
+            (Flavor::CurrentThread, 64, 4096),
+            (Flavor::CurrentThread, 1, 64),
+            (Flavor::TwoWorkers, 256, 64),
+        ]
     };
     // Profiling knobs: SHARDIO_BENCH_ONLY=tokio|shardio, SHARDIO_BENCH_CASE=64x64.
     let only = std::env::var("SHARDIO_BENCH_ONLY").ok();
@@ -63,10 +79,11 @@ fn main() -> io::Result<()> {
         println!("note: syscall counts n/a (needs root and tracefs at /sys/kernel/tracing)");
     }
     print_header(true);
-    for &(conns, size) in cases {
+    for &(flavor, conns, size) in cases {
+        let label = format!("{}{conns} x {size} B", flavor.label());
         if case_filter
             .as_ref()
-            .is_some_and(|c| *c != format!("{conns}x{size}"))
+            .is_some_and(|c| *c != format!("{}{conns}x{size}", flavor.label().trim()))
         {
             continue;
         }
@@ -76,9 +93,9 @@ fn main() -> io::Result<()> {
             } else {
                 Server::Shardio
             };
-            let r = run_case(kind, conns, size, measure, None)?;
+            let r = run_case(kind, flavor, conns, size, measure, None)?;
             println!(
-                "{conns} x {size} B {only}: {:.0} req/s, p99 {:.1} µs, {:.2} cpu µs/req",
+                "{label} {only}: {:.0} req/s, p99 {:.1} µs, {:.2} cpu µs/req",
                 r.rps, r.p99_us, r.cpu_us_per_req
             );
             if std::env::var_os("SHARDIO_BENCH_METRICS").is_some() {
@@ -89,9 +106,10 @@ fn main() -> io::Result<()> {
         if std::env::var_os("SHARDIO_BENCH_ASYNC_WORKERS").is_some() {
             // Symmetric vs async-worker mode (issue 6): application-thread
             // CPU vs total CPU (with io_uring's kernel threads) per request.
-            let sym = run_case(Server::Shardio, conns, size, measure, syscall_id)?;
+            let sym = run_case(Server::Shardio, flavor, conns, size, measure, syscall_id)?;
             let aw = run_case(
                 Server::ShardioAsyncWorkers,
+                flavor,
                 conns,
                 size,
                 measure,
@@ -99,7 +117,7 @@ fn main() -> io::Result<()> {
             )?;
             for (name, r) in [("symmetric", &sym), ("async_workers(1)", &aw)] {
                 println!(
-                    "{conns} x {size} B {name:<17} {:>9.0} req/s  app-thread {:>5.2} µs/req  total {:>5.2} µs/req  p99 {:>7.1} µs",
+                    "{label} {name:<17} {:>9.0} req/s  app-thread {:>5.2} µs/req  total {:>5.2} µs/req  p99 {:>7.1} µs",
                     r.rps, r.app_cpu_us_per_req, r.cpu_us_per_req, r.p99_us
                 );
             }
@@ -114,22 +132,26 @@ fn main() -> io::Result<()> {
         // syscalls per request), so the measured rounds run without the
         // counter and one more round per server counts them.
         for _ in 0..rounds {
-            tokio.push(run_case(Server::Tokio, conns, size, measure, None)?);
-            shardio.push(run_case(Server::Shardio, conns, size, measure, None)?);
+            tokio.push(run_case(Server::Tokio, flavor, conns, size, measure, None)?);
+            shardio.push(run_case(
+                Server::Shardio,
+                flavor,
+                conns,
+                size,
+                measure,
+                None,
+            )?);
         }
         let syscalls = |kind| -> io::Result<Option<f64>> {
             Ok(match syscall_id {
-                Some(_) => run_case(kind, conns, size, measure, syscall_id)?.syscalls_per_req,
+                Some(_) => {
+                    run_case(kind, flavor, conns, size, measure, syscall_id)?.syscalls_per_req
+                }
                 None => None,
             })
         };
         let (tokio_sys, shardio_sys) = (syscalls(Server::Tokio)?, syscalls(Server::Shardio)?);
-        print_case(
-            &format!("{conns} x {size} B"),
-            &tokio,
-            &shardio,
-            Some((tokio_sys, shardio_sys)),
-        );
+        print_case(&label, &tokio, &shardio, Some((tokio_sys, shardio_sys)));
     }
     Ok(())
 }
@@ -245,33 +267,33 @@ async fn serve_shardio(listener: shardio::net::TcpListener, stop: Arc<AtomicBool
 
 fn run_case(
     kind: Server,
+    flavor: Flavor,
     conns: usize,
     size: usize,
     measure: Duration,
     tracepoint: Option<u64>,
 ) -> io::Result<Outcome> {
     let tids = Arc::new(Mutex::new(Vec::new()));
-    let rt = server_runtime(kind, Arc::clone(&tids))?;
+    let rt = server_runtime(kind, flavor, Arc::clone(&tids))?;
     let stop = Arc::new(AtomicBool::new(false));
-    let addr: SocketAddr = rt.block_on(async {
-        match kind {
-            Server::Tokio => {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let a = l.local_addr()?;
-                tokio::spawn(serve_tokio(l, Arc::clone(&stop)));
-                io::Result::Ok(a)
-            }
-            Server::Shardio | Server::ShardioAsyncWorkers => {
-                // Bind on a worker so the listener lives on the worker's ring.
-                let stop = Arc::clone(&stop);
-                tokio::spawn(async move {
+    // Bound in a task of the server's runtime, so shardio's listener lives on
+    // the ring of the thread that runs it.
+    let addr: SocketAddr = rt.run({
+        let stop = Arc::clone(&stop);
+        async move {
+            match kind {
+                Server::Tokio => {
+                    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let a = l.local_addr()?;
+                    tokio::spawn(serve_tokio(l, stop));
+                    io::Result::Ok(a)
+                }
+                Server::Shardio | Server::ShardioAsyncWorkers => {
                     let l = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
                     let a = l.local_addr()?;
                     tokio::spawn(serve_shardio(l, stop));
                     io::Result::Ok(a)
-                })
-                .await
-                .expect("bind task")
+                }
             }
         }
     })?;

@@ -16,7 +16,10 @@
 //! warm-up, and its latencies are its own, over all requests); the built-in
 //! client warms up for 300 ms first.
 //!
-//! `cargo bench --bench http`: cases `c1`, `c64` and `c256` (connections).
+//! `cargo bench --bench http`: cases `c1`, `c64` and `c256` (connections) on
+//! the one-worker runtimes, `ct c1` and `ct c64` on current-thread runtimes
+//! (each driven by one thread pinned to CPU 0), `2w c256` on two-worker
+//! runtimes, unpinned (sharing both CPUs with the load generator).
 //! `SHARDIO_BENCH_SECS` (default 3) is the measuring time per run and
 //! `SHARDIO_BENCH_ROUNDS` (default 3) the rounds in which the two servers
 //! alternate: each column is the median over rounds, the ratio row
@@ -29,6 +32,7 @@
 //! closed before message completed").
 //!
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=c64`
+//! (or `ctc64`, `2wc256`)
 //! run one side / one case (for profiling), `SHARDIO_BENCH_SPIN_US=50` sets
 //! `Config::spin_before_park` on shardio's server.
 //!
@@ -52,7 +56,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 mod support;
 use support::{
-    CLIENT_CPU, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
+    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
     print_header, print_row, server_runtime, ticks_us_per_req,
 };
 
@@ -73,7 +77,18 @@ fn main() -> io::Result<()> {
     } else {
         (Duration::from_millis(300), Duration::from_secs_f64(secs))
     };
-    let cases: &[usize] = if smoke { &[4] } else { &[1, 64, 256] };
+    let cases: &[(Flavor, usize)] = if smoke {
+        &[(Flavor::OneWorker, 4)]
+    } else {
+        &[
+            (Flavor::OneWorker, 1),
+            (Flavor::OneWorker, 64),
+            (Flavor::OneWorker, 256),
+            (Flavor::CurrentThread, 1),
+            (Flavor::CurrentThread, 64),
+            (Flavor::TwoWorkers, 256),
+        ]
+    };
     let rounds = if smoke {
         1
     } else {
@@ -92,14 +107,17 @@ fn main() -> io::Result<()> {
         ),
     }
     print_header(false);
-    for &conns in cases {
-        let label = format!("c{conns}");
-        if case_filter.as_ref().is_some_and(|c| *c != label) {
+    for &(flavor, conns) in cases {
+        let label = format!("{}c{conns}", flavor.label());
+        if case_filter
+            .as_ref()
+            .is_some_and(|c| *c != label.replace(' ', ""))
+        {
             continue;
         }
         let run = |kind| match generator {
-            Generator::Wrk => run_case(kind, conns, Load::Wrk { secs: wrk_secs }),
-            Generator::Rust => run_case(kind, conns, Load::Rust { warmup, measure }),
+            Generator::Wrk => run_case(kind, flavor, conns, Load::Wrk { secs: wrk_secs }),
+            Generator::Rust => run_case(kind, flavor, conns, Load::Rust { warmup, measure }),
         };
         if let Some(only) = &only {
             let kind = if only == "tokio" {
@@ -222,9 +240,9 @@ struct Measured {
     p99_us: f64,
 }
 
-fn run_case(kind: Server, conns: usize, load: Load) -> io::Result<Outcome> {
+fn run_case(kind: Server, flavor: Flavor, conns: usize, load: Load) -> io::Result<Outcome> {
     let tids = Arc::new(Mutex::new(Vec::new()));
-    let rt = server_runtime(kind, Arc::clone(&tids))?;
+    let rt = server_runtime(kind, flavor, Arc::clone(&tids))?;
     // The worker records its thread id as it starts, which may be after
     // `build` returns; wrk's CPU window opens right away.
     while tids.lock().unwrap().is_empty() {
@@ -232,25 +250,24 @@ fn run_case(kind: Server, conns: usize, load: Load) -> io::Result<Outcome> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(ConnErrors::default());
-    let addr: SocketAddr = rt.block_on(async {
+    // Bound in a task of the server's runtime, so shardio's listener lives on
+    // the ring of the thread that runs it.
+    let addr: SocketAddr = rt.run({
         let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
-        match kind {
-            Server::Tokio => {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let a = l.local_addr()?;
-                tokio::spawn(serve_tokio(l, stop, errors));
-                io::Result::Ok(a)
-            }
-            Server::Shardio | Server::ShardioAsyncWorkers => {
-                // Bind on a worker so the listener lives on the worker's ring.
-                tokio::spawn(async move {
+        async move {
+            match kind {
+                Server::Tokio => {
+                    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let a = l.local_addr()?;
+                    tokio::spawn(serve_tokio(l, stop, errors));
+                    io::Result::Ok(a)
+                }
+                Server::Shardio | Server::ShardioAsyncWorkers => {
                     let l = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
                     let a = l.local_addr()?;
                     tokio::spawn(serve_shardio(l, stop, errors));
                     io::Result::Ok(a)
-                })
-                .await
-                .expect("bind task")
+                }
             }
         }
     })?;

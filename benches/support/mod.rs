@@ -39,18 +39,93 @@ pub(crate) enum Server {
     ShardioAsyncWorkers,
 }
 
-/// The server's runtime: multi-thread with one worker, pinned to
-/// [`SERVER_CPU`], each of its threads' ids pushed to `tids` as it starts.
-/// `SHARDIO_BENCH_SPIN_US=50` sets `Config::spin_before_park` on shardio's.
+/// How the server's runtime runs its tasks.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Flavor {
+    /// Multi-thread with one worker pinned to [`SERVER_CPU`].
+    OneWorker,
+    /// Current-thread, driven by a thread pinned to [`SERVER_CPU`].
+    CurrentThread,
+    /// Multi-thread with two workers, unpinned (they share the CPUs with
+    /// the load generator).
+    TwoWorkers,
+}
+
+impl Flavor {
+    /// The case label's prefix.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Flavor::OneWorker => "",
+            Flavor::CurrentThread => "ct ",
+            Flavor::TwoWorkers => "2w ",
+        }
+    }
+}
+
+/// A server's runtime, running: a multi-thread runtime, or a current-thread
+/// one whose driving thread this owns. Dropping it shuts the runtime down.
+pub(crate) struct ServerRt {
+    handle: tokio::runtime::Handle,
+    runtime: Option<tokio::runtime::Runtime>,
+    /// Current-thread: ends the driving thread's `block_on`.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    driver: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerRt {
+    pub(crate) fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+
+    /// Runs `future` on the server's runtime (as a task) and waits for it.
+    pub(crate) fn run<F>(&self, future: F) -> F::Output
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        futures::executor::block_on(self.handle.spawn(future)).expect("server task")
+    }
+}
+
+impl Drop for ServerRt {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.join();
+        }
+        drop(self.runtime.take());
+    }
+}
+
+/// The server's runtime as `flavor` says, each of its threads' ids pushed
+/// to `tids` as it starts (pinned to [`SERVER_CPU`] unless the flavor is
+/// unpinned). `SHARDIO_BENCH_SPIN_US=50` sets `Config::spin_before_park` on
+/// shardio's.
 pub(crate) fn server_runtime(
     kind: Server,
+    flavor: Flavor,
     tids: Arc<Mutex<Vec<i32>>>,
-) -> io::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(1).enable_all();
-    let record = move || {
-        pin(SERVER_CPU);
-        tids.lock().unwrap().push(gettid());
+) -> io::Result<ServerRt> {
+    let mut builder = match flavor {
+        Flavor::OneWorker | Flavor::TwoWorkers => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(if flavor == Flavor::OneWorker { 1 } else { 2 });
+            b
+        }
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+    };
+    builder.enable_all();
+    let pinned = flavor != Flavor::TwoWorkers;
+    let record = {
+        let tids = Arc::clone(&tids);
+        move || {
+            if pinned {
+                pin(SERVER_CPU);
+            }
+            tids.lock().unwrap().push(gettid());
+        }
     };
     match kind {
         Server::Tokio => {
@@ -73,7 +148,32 @@ pub(crate) fn server_runtime(
             builder.shardio(config);
         }
     }
-    builder.build()
+    let runtime = builder.build()?;
+    let handle = runtime.handle().clone();
+    if flavor != Flavor::CurrentThread {
+        return Ok(ServerRt {
+            handle,
+            runtime: Some(runtime),
+            stop: None,
+            driver: None,
+        });
+    }
+    // A current-thread runtime runs its tasks only inside `block_on`: a
+    // pinned thread drives it until the server is dropped.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let driver = std::thread::spawn(move || {
+        pin(SERVER_CPU);
+        tids.lock().unwrap().push(gettid());
+        runtime.block_on(async {
+            let _ = stopped.await;
+        });
+    });
+    Ok(ServerRt {
+        handle,
+        runtime: None,
+        stop: Some(stop),
+        driver: Some(driver),
+    })
 }
 
 /// One run of one server in one case.

@@ -47,13 +47,13 @@ struct ReadState {
     /// Received bytes not yet handed to the reader, and how far it got.
     current: Option<(Pending, usize)>,
     /// A single-shot receive, used when the provided buffers ran out.
-    single: Option<Op<Recv<Vec<u8>>>>,
+    single: Option<Box<Op<Recv<Vec<u8>>>>>,
     /// The kernel cannot do multishot receives with provided buffers here.
     no_multishot: bool,
     eof: bool,
     /// The scheduler's charge for `current`, received but not handed out
     /// until the receive side dispatches it (post-paid receives).
-    charge: Option<Admit>,
+    charge: Option<Box<Admit>>,
     /// The last read found nothing: the stream is not readable until bytes
     /// (or end of stream) arrive. Until a read finds nothing, the stream
     /// counts as readable, as Tokio's do.
@@ -98,9 +98,9 @@ impl ReadState {
 struct WriteState {
     /// A wait for room in the socket's send buffer, armed when a send found
     /// it full.
-    writable: Option<Op<PollAdd<OwnedFd>>>,
+    writable: Option<Box<Op<PollAdd<OwnedFd>>>>,
     /// The next send, waiting for the transmit side to dispatch it.
-    admit: Option<Admit>,
+    admit: Option<Box<Admit>>,
     /// The next send was dispatched (charged) and not yet made.
     paid: bool,
 }
@@ -240,7 +240,10 @@ impl UringStream {
                 match res {
                     Ok(0) => st.eof = true,
                     Ok(n) => {
-                        st.charge = self.sched.admit_net(Dir::Read, n, Hold::Instant);
+                        st.charge = self
+                            .sched
+                            .admit_net(Dir::Read, n, Hold::Instant)
+                            .map(Box::new);
                         st.current = Some((Pending::Owned(vec), 0));
                     }
                     Err(e) => return Poll::Ready(Err(e)),
@@ -248,7 +251,7 @@ impl UringStream {
                 continue;
             }
             if st.no_multishot {
-                st.single = Some(self.single_recv());
+                st.single = Some(Box::new(self.single_recv()));
                 continue;
             }
             if st.recv.is_none() {
@@ -262,7 +265,10 @@ impl UringStream {
             match ready!(Pin::new(recv).poll_next(cx)) {
                 Some(Ok(Received::Data(lease))) => {
                     if lease.len() > 0 {
-                        st.charge = self.sched.admit_net(Dir::Read, lease.len(), Hold::Instant);
+                        st.charge = self
+                            .sched
+                            .admit_net(Dir::Read, lease.len(), Hold::Instant)
+                            .map(Box::new);
                         st.current = Some((Pending::Lease(lease), 0));
                     }
                 }
@@ -274,7 +280,7 @@ impl UringStream {
                     st.recv = None;
                     match e.raw_os_error() {
                         // The provided buffers ran out: this read brings its own.
-                        Some(libc::ENOBUFS) => st.single = Some(self.single_recv()),
+                        Some(libc::ENOBUFS) => st.single = Some(Box::new(self.single_recv())),
                         Some(libc::EINVAL) => st.no_multishot = true,
                         _ if e.kind() == io::ErrorKind::Unsupported => st.no_multishot = true,
                         _ => return Poll::Ready(Err(e)),
@@ -396,9 +402,10 @@ impl UringStream {
                 // with the send below.
                 if st.admit.is_none() {
                     let len: usize = bufs.iter().map(|b| b.len()).sum();
-                    st.admit =
-                        self.sched
-                            .admit_net(Dir::Write, len.min(WRITE_CHUNK), Hold::Instant);
+                    st.admit = self
+                        .sched
+                        .admit_net(Dir::Write, len.min(WRITE_CHUNK), Hold::Instant)
+                        .map(Box::new);
                 }
                 if let Some(admit) = &mut st.admit {
                     drop(ready!(Pin::new(admit).poll(cx)));
@@ -409,10 +416,10 @@ impl UringStream {
             match send_vectored(&self.fd, bufs) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Paid for already: the retry is not charged again.
-                    st.writable = Some(Op::new(PollAdd {
+                    st.writable = Some(Box::new(Op::new(PollAdd {
                         sock: Arc::clone(&self.fd),
                         events: libc::POLLOUT,
-                    }));
+                    })));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => {

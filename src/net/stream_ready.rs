@@ -2,7 +2,7 @@
 //! body for [`TcpStream`](crate::net::TcpStream) and
 //! [`UnixStream`](crate::net::UnixStream) (each has `inner: Inner` with an
 //! io_uring `UringStream` and Tokio's stream for the fallback, and
-//! `raw: OnceLock<RawIo>`).
+//! `raw: OnceLock<Box<RawIo>>`).
 //!
 //! On io_uring, readiness means what a caller can rely on: *readable* once
 //! shardio holds received bytes for the stream (or saw its end), so
@@ -63,7 +63,7 @@ macro_rules! stream_ready_methods {
         /// Tokio.
         pub fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
             match &self.inner {
-                Inner::Uring(s) => crate::net::raw_io::poll_read_ready(self.raw.get(), s, cx),
+                Inner::Uring(s) => crate::net::raw_io::poll_read_ready(self.raw.get().map(|r| &**r), s, cx),
                 Inner::Epoll(s) => s.poll_read_ready(cx),
             }
         }
@@ -146,7 +146,7 @@ macro_rules! stream_ready_methods {
         /// Tokio.
         pub fn poll_write_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
             match &self.inner {
-                Inner::Uring(s) => crate::net::raw_io::poll_write_ready(self.raw.get(), s, cx),
+                Inner::Uring(s) => crate::net::raw_io::poll_write_ready(self.raw.get().map(|r| &**r), s, cx),
                 Inner::Epoll(s) => s.poll_write_ready(cx),
             }
         }
@@ -197,7 +197,7 @@ macro_rules! stream_ready_methods {
         ) -> std::io::Result<R> {
             match &self.inner {
                 Inner::Uring(s) => {
-                    let raw = self.raw.get_or_init(|| crate::net::raw_io::RawIo::new(s.fd()));
+                    let raw = self.raw.get_or_init(|| Box::new(crate::net::raw_io::RawIo::new(s.fd())));
                     crate::net::raw_io::try_io(raw, s, interest, f)
                 }
                 Inner::Epoll(s) => s.try_io(interest, f),

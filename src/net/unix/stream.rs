@@ -28,7 +28,7 @@ use crate::ops::connect::connect;
 pub struct UnixStream {
     pub(crate) inner: Inner,
     /// Readiness for `try_io`/`async_io` on io_uring, made on first use.
-    pub(crate) raw: OnceLock<RawIo>,
+    pub(crate) raw: OnceLock<Box<RawIo>>,
 }
 
 pub(crate) enum Inner {
