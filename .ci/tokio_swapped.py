@@ -66,6 +66,9 @@ nix = {{ version = "0.31", default-features = false, features = ["fs", "socket",
 
 [lints.rust]
 unexpected_cfgs = "allow"
+
+# Its own workspace, even when the scratch directory is inside this one's.
+[workspace]
 """
 
 NEXTEST_TOML = """\

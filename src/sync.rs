@@ -1,4 +1,5 @@
-//! Synchronization primitives shared by every layer.
+//! Synchronization primitives shared by every layer, and the one switch to
+//! the model checker's (`--cfg shardio_loom`, see [`model`]).
 
 use std::fmt;
 use std::sync::{self, MutexGuard, RwLockReadGuard, RwLockWriteGuard};
@@ -57,5 +58,37 @@ impl<T: ?Sized> RwLock<T> {
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
         self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The atomics and lock of the hand-off between a ring and its reaper task
+/// (`driver::handshake`): std's, or loom's when the model checker runs
+/// (`RUSTFLAGS="--cfg shardio_loom" cargo test --lib loom_`), so that every
+/// interleaving of the ring side and the reaper side is explored.
+pub(crate) mod model {
+    #[cfg(shardio_loom)]
+    pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+    #[cfg(not(shardio_loom))]
+    pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[cfg(not(shardio_loom))]
+    pub(crate) type Mutex<T> = crate::sync::Mutex<T>;
+
+    /// loom's mutex with the same face as [`super::Mutex`].
+    #[cfg(shardio_loom)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    #[cfg(shardio_loom)]
+    impl<T> Mutex<T> {
+        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+
+    #[cfg(shardio_loom)]
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Mutex(loom::sync::Mutex::new(T::default()))
+        }
     }
 }

@@ -2,11 +2,10 @@
 //! deferred submission, wakers to deliver) and the queue of tasks to wake.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Waker};
 
 use super::wakers::{give_scratch, set_waker, take_scratch};
-use crate::sync::Mutex;
+use crate::sync::model::{AtomicBool, Mutex, Ordering};
 
 /// Tasks the reaper wakes per tick of Tokio's I/O driver. A task woken from
 /// a worker's task goes on that worker's local run queue (256 entries); when
@@ -25,11 +24,19 @@ pub(crate) const WAKE_BUDGET: usize = 48;
 /// clears the flag when it takes the work. While the reaper is busy,
 /// requests only set the flag, which it checks before it waits again, so no
 /// request is lost and a busy reaper is not woken twice.
-#[derive(Default)]
 pub(crate) struct Handshake {
     /// Work was asked of the reaper task.
     work_requested: AtomicBool,
     state: Mutex<ReaperState>,
+}
+
+impl Default for Handshake {
+    fn default() -> Self {
+        Handshake {
+            work_requested: AtomicBool::new(false),
+            state: Mutex::default(),
+        }
+    }
 }
 
 /// What the ring knows of its reaper task.
@@ -224,5 +231,157 @@ mod tests {
         assert!(handshake.reaper_gone(), "the delivery request was pending");
         assert_eq!(tasks.0.load(Ordering::SeqCst), WAKE_BUDGET * 2 + 5);
         assert!(handshake.request_work(), "no reaper any more");
+    }
+}
+
+/// The hand-off under the model checker: every interleaving of the ring
+/// side (deliveries, work requests) and the reaper side (waiting, working,
+/// ending). A lost wake-up shows as a deadlock, which loom reports.
+#[cfg(all(test, shardio_loom))]
+mod loom_models {
+    use std::sync::Arc as StdArc;
+    use std::task::{Context, Wake, Waker};
+
+    use loom::sync::Arc;
+    use loom::sync::Notify;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::Handshake;
+
+    /// Every interleaving with up to three preemptions (tokio's own loom
+    /// tests bound theirs the same way; unbounded, the reaper's loop makes
+    /// the search run for hours).
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(3);
+        }
+        builder.check(f);
+    }
+
+    /// A waker that counts its wake-ups and notifies a loom thread.
+    struct Flag {
+        woken: AtomicUsize,
+        notify: Notify,
+    }
+
+    impl Wake for Flag {
+        fn wake(self: StdArc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &StdArc<Self>) {
+            self.woken.fetch_add(1, Ordering::SeqCst);
+            self.notify.notify();
+        }
+    }
+
+    fn flag() -> (StdArc<Flag>, Waker) {
+        let flag = StdArc::new(Flag {
+            woken: AtomicUsize::new(0),
+            notify: Notify::new(),
+        });
+        let waker = Waker::from(StdArc::clone(&flag));
+        (flag, waker)
+    }
+
+    /// The reaper task's loop, as `Reaper::run` does it: wait for a work
+    /// request, then deliver everything queued; it ends after serving a
+    /// request made once `stop` was set.
+    fn reaper(handshake: &Handshake, me: &Flag, waker: &Waker, stop: &AtomicUsize) {
+        let cx = Context::from_waker(waker);
+        loop {
+            if handshake.poll_work_request(&cx) {
+                handshake.reaper_busy();
+                // Read before draining: a stop seen here was set after
+                // every delivery, which the drain then covers.
+                let last = stop.load(Ordering::SeqCst) == 1;
+                while handshake.wake_batch(1).1 {}
+                if last {
+                    return;
+                }
+            } else {
+                me.notify.wait();
+            }
+        }
+    }
+
+    #[test]
+    fn loom_every_delivered_task_is_woken() {
+        model(|| {
+            let handshake = Arc::new(Handshake::default());
+            let stop = Arc::new(AtomicUsize::new(0));
+            // The reaper is alive (registered) before any operation, as
+            // it is spawned with its ring.
+            let (me, waker) = flag();
+            assert!(!handshake.poll_work_request(&Context::from_waker(&waker)));
+            let reaper = {
+                let (handshake, stop) = (Arc::clone(&handshake), Arc::clone(&stop));
+                loom::thread::spawn(move || reaper(&handshake, &me, &waker, &stop))
+            };
+            let (task, task_waker) = flag();
+            let ring = {
+                let handshake = Arc::clone(&handshake);
+                loom::thread::spawn(move || {
+                    handshake.deliver(&mut vec![task_waker.clone()]);
+                    handshake.deliver(&mut vec![task_waker]);
+                })
+            };
+            ring.join().unwrap();
+            // A last request after both deliveries: the reaper serves it,
+            // with everything queued before it, and ends. A lost request
+            // or delivery leaves it waiting for ever, which loom reports.
+            stop.store(1, Ordering::SeqCst);
+            assert!(!handshake.request_work(), "the reaper is alive");
+            reaper.join().unwrap();
+            assert_eq!(task.woken.load(Ordering::SeqCst), 2);
+        });
+    }
+
+    #[test]
+    fn loom_a_work_request_reaches_a_busy_or_waiting_reaper() {
+        model(|| {
+            let handshake = Arc::new(Handshake::default());
+            let served = Arc::new(AtomicUsize::new(0));
+            // The reaper registers first (it is alive), then serves.
+            let (me, waker) = flag();
+            assert!(!handshake.poll_work_request(&Context::from_waker(&waker)));
+            let ring = {
+                let handshake = Arc::clone(&handshake);
+                loom::thread::spawn(move || {
+                    assert!(!handshake.request_work(), "a live reaper takes it");
+                })
+            };
+            let cx = Context::from_waker(&waker);
+            while served.load(Ordering::SeqCst) == 0 {
+                if handshake.poll_work_request(&cx) {
+                    handshake.reaper_busy();
+                    served.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    me.notify.wait();
+                }
+            }
+            ring.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_a_delivery_racing_the_reapers_end_is_not_lost() {
+        model(|| {
+            let handshake = Arc::new(Handshake::default());
+            let (_reaper, reaper_waker) = flag();
+            assert!(!handshake.poll_work_request(&Context::from_waker(&reaper_waker)));
+            let (task, task_waker) = flag();
+            let ring = {
+                let handshake = Arc::clone(&handshake);
+                loom::thread::spawn(move || handshake.deliver(&mut vec![task_waker]))
+            };
+            let _ = handshake.reaper_gone();
+            ring.join().unwrap();
+            assert_eq!(
+                task.woken.load(Ordering::SeqCst),
+                1,
+                "woken by one side or the other"
+            );
+        });
     }
 }
