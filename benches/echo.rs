@@ -40,7 +40,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 use support::{
-    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
+    Flavor, Outcome, Server, ServerThreads, client_runtime, env_parse, percentile, print_case,
     print_header, server_runtime, ticks_us_per_req,
 };
 
@@ -300,10 +300,7 @@ fn run_case(
 
     // The client: a current-thread Tokio runtime on the other CPU.
     let client = std::thread::spawn(move || -> io::Result<(u64, Vec<u32>, Duration)> {
-        pin(CLIENT_CPU);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let rt = client_runtime()?;
         rt.block_on(async move {
             let count = Arc::new(AtomicU64::new(0));
             let recording = Arc::new(AtomicBool::new(false));

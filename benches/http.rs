@@ -56,8 +56,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 mod support;
 use support::{
-    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, env_parse, percentile, pin, print_case,
-    print_header, print_row, server_runtime, ticks_us_per_req,
+    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, client_runtime, env_parse, percentile,
+    print_case, print_header, print_row, server_runtime, ticks_us_per_req,
 };
 
 const BODY: &[u8] = b"Hello, World!";
@@ -389,10 +389,7 @@ fn rust_client(
     warmup: Duration,
     measure: Duration,
 ) -> io::Result<Measured> {
-    pin(CLIENT_CPU);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = client_runtime()?;
     rt.block_on(async move {
         let count = Arc::new(AtomicU64::new(0));
         let recording = Arc::new(AtomicBool::new(false));

@@ -17,7 +17,9 @@ const CHILD: &str = "SHARDIO_SECCOMP_CHILD_ERRNO";
 
 #[test]
 fn enosys_from_a_filter_is_told_apart_from_a_kernel_without_io_uring() {
-    let out = run_child("ENOSYS");
+    let Some(out) = run_child("ENOSYS") else {
+        return;
+    };
     assert!(
         out.contains("FilteredOrNotBuilt"),
         "the reason names the filter, not an old kernel:\n{out}"
@@ -26,15 +28,18 @@ fn enosys_from_a_filter_is_told_apart_from_a_kernel_without_io_uring() {
 
 #[test]
 fn eperm_from_a_filter_is_reported_as_seccomp() {
-    let out = run_child("EPERM");
+    let Some(out) = run_child("EPERM") else {
+        return;
+    };
     assert!(out.contains("Seccomp"), "{out}");
 }
 
-/// Re-runs this binary's `child` test under the filter; its output.
-fn run_child(errno: &str) -> String {
+/// Re-runs this binary's `child` test under the filter; its output
+/// (`None`, said, where the filter is not written: not x86_64).
+fn run_child(errno: &str) -> Option<String> {
     if !cfg!(target_arch = "x86_64") {
         eprintln!("skipped: the filter is written for x86_64");
-        return String::from("FilteredOrNotBuilt Seccomp");
+        return None;
     }
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args(["child", "--exact", "--nocapture", "--test-threads=1"])
@@ -52,7 +57,7 @@ fn run_child(errno: &str) -> String {
         text.contains("child ran"),
         "the child test did not run:\n{text}"
     );
-    text
+    Some(text)
 }
 
 /// The child: only does something when a parent test asked for it.

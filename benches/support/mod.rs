@@ -39,6 +39,15 @@ pub(crate) enum Server {
     ShardioAsyncWorkers,
 }
 
+/// The load generator's runtime: current-thread, run by this thread, which
+/// is pinned to [`CLIENT_CPU`].
+pub(crate) fn client_runtime() -> io::Result<tokio::runtime::Runtime> {
+    pin(CLIENT_CPU);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// How the server's runtime runs its tasks.
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub(crate) enum Flavor {

@@ -3,29 +3,19 @@
 //! is at hand.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use tokio::io::ReadBuf;
 
 /// One non-blocking `recv` into `buf`'s unfilled part.
 pub(crate) fn recv_now(fd: BorrowedFd<'_>, buf: &mut ReadBuf<'_>) -> io::Result<()> {
-    // SAFETY: `recv` writes at most `len` bytes into the unfilled part,
-    // which stays borrowed for the call; the bytes it reports are then
-    // initialized, which is what `assume_init` is told.
-    unsafe {
-        let dst = buf.unfilled_mut();
-        let n = libc::recv(
-            fd.as_raw_fd(),
-            dst.as_mut_ptr().cast(),
-            dst.len(),
-            libc::MSG_DONTWAIT,
-        );
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.assume_init(n as usize);
-        buf.advance(n as usize);
-    }
+    let sock = socket2::SockRef::from(&fd);
+    // SAFETY: `recv` only writes into the unfilled part, never
+    // de-initializing it.
+    let n = sock.recv_with_flags(unsafe { buf.unfilled_mut() }, libc::MSG_DONTWAIT)?;
+    // SAFETY: the kernel initialized the `n` bytes it reports.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
     Ok(())
 }
 

@@ -35,7 +35,7 @@ impl Shape {
 }
 
 /// One of the link's two namespaces.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Namespace {
     name: String,
     addr: Ipv4Addr,
@@ -70,10 +70,9 @@ impl Namespace {
         F: FnOnce() -> io::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let name = self.name.clone();
-        let addr = self.addr;
+        let ns = self.clone();
         std::thread::spawn(move || {
-            Namespace { name, addr }.enter()?;
+            ns.enter()?;
             f()
         })
     }
