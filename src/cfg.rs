@@ -64,3 +64,25 @@ macro_rules! cfg_tonic {
         )*
     };
 }
+
+/// Items compiled only with the `fault-injection` feature (`shardio::fault`).
+macro_rules! cfg_faults {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "fault-injection")]
+            #[cfg_attr(docsrs, doc(cfg(feature = "fault-injection")))]
+            $item
+        )*
+    };
+}
+
+/// Items compiled only without the `fault-injection` feature: the hooks'
+/// no-op versions.
+macro_rules! cfg_no_faults {
+    ($($item:item)*) => {
+        $(
+            #[cfg(not(feature = "fault-injection"))]
+            $item
+        )*
+    };
+}

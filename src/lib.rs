@@ -34,6 +34,15 @@ cfg_compat! {
     pub mod compat;
 }
 mod driver;
+cfg_faults! {
+    pub mod fault {
+        //! Fault injection for tests (the `fault-injection` feature): a
+        //! [`FaultPlan`] makes every ring of the process fail the ways
+        //! kernels make io_uring fail, and counts what it injected; see
+        //! `metrics()` for what shardio did about each.
+        pub use crate::driver::fault::{FaultGuard, FaultPlan, Injected};
+    }
+}
 pub mod fs;
 pub mod io;
 mod metrics;
@@ -48,7 +57,7 @@ mod sync;
 
 pub use buf::BufResult;
 pub use driver::FallbackReason;
-pub use metrics::{Metrics, RingInfo, WorkerGroupInfo, WorkerStalls, metrics};
+pub use metrics::{Metrics, RingFailure, RingInfo, WorkerGroupInfo, WorkerStalls, metrics};
 pub use ops::nop::nop;
 pub use runtime::hooks;
 pub use runtime::{BuilderExt, Config};

@@ -54,6 +54,26 @@ pub struct Metrics {
     /// most that much in shardio's buffers; the rest waits in the kernel's
     /// socket buffer, and TCP pushes back on the sender.)
     pub recv_limit_hits: u64,
+    /// `io_uring_enter` calls that failed with EINTR (a signal), EAGAIN
+    /// (the kernel short of memory for requests) or EBUSY (completions
+    /// overflowed) and were made again.
+    pub enter_retries: u64,
+    /// Operations the kernel cancelled without shardio asking (as when a
+    /// thread that submitted them exits), submitted again: ECANCELED
+    /// means they did not run. Connects are not resubmitted (they fail
+    /// with ECANCELED).
+    pub ops_resubmitted: u64,
+    /// Times a connection's multishot receive found the ring's provided
+    /// buffers exhausted (ENOBUFS) and that read received into a buffer of
+    /// its own instead.
+    pub recv_no_buffers: u64,
+    /// Buffer registrations the kernel refused (e.g. over
+    /// RLIMIT_MEMLOCK): the operations used unregistered memory, and
+    /// receives buffers of their own.
+    pub registrations_refused: u64,
+    /// Rings that could not be set up on a thread while io_uring worked in
+    /// the process (see [`ring_failures`](Metrics::ring_failures)).
+    pub ring_setup_failures: u64,
     /// Whether operations run on the fallback path.
     pub fallback_active: bool,
     /// Why, when `fallback_active`; its `Display` names the cause and the
@@ -61,6 +81,11 @@ pub struct Metrics {
     pub fallback_reason: Option<FallbackReason>,
     /// Every ring alive, with its owner thread and async-worker placement.
     pub rings: Vec<RingInfo>,
+    /// Threads alive whose ring could not be set up while other threads
+    /// have theirs: their operations go to another ring of the same
+    /// runtime, or take the fallback path while the runtime has none.
+    /// (`fallback_active` stays false: io_uring is in use.)
+    pub ring_failures: Vec<RingFailure>,
     /// Async-worker groups alive (see [`Config::async_workers`](crate::Config::async_workers)):
     /// each is one SQ-poll thread and one io-wq pool on one core, shared by
     /// the rings listed.
@@ -99,6 +124,16 @@ pub struct RingInfo {
     pub sq_poll_cpu: Option<usize>,
     /// The async-worker group it belongs to.
     pub group: Option<u64>,
+}
+
+/// A thread without a ring of its own, in [`Metrics::ring_failures`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RingFailure {
+    /// The thread's name (or id).
+    pub thread: String,
+    /// Why its ring could not be set up; its `Display` names the fix.
+    pub reason: FallbackReason,
 }
 
 /// One async-worker group, as listed in [`Metrics::worker_groups`].
@@ -157,9 +192,21 @@ pub fn metrics() -> Metrics {
         enter_calls: c.enter_calls,
         cq_overflows: c.cq_overflows,
         recv_limit_hits: c.recv_limit_hits,
+        enter_retries: c.enter_retries,
+        ops_resubmitted: c.ops_resubmitted,
+        recv_no_buffers: c.recv_no_buffers,
+        registrations_refused: c.registrations_refused,
+        ring_setup_failures: c.ring_setup_failures,
         fallback_active: reason.is_some(),
         fallback_reason: reason,
         rings,
+        ring_failures: driver::failed_rings()
+            .into_iter()
+            .map(|f| RingFailure {
+                thread: f.thread,
+                reason: f.reason,
+            })
+            .collect(),
         worker_groups,
         stalls: stall_stats(),
         classes: crate::sched::all_stats(),

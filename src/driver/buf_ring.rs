@@ -25,15 +25,17 @@ pub(crate) const BUF_GROUP: u16 = 0;
 /// `IOU_PBUF_RING_INC` from the kernel's uapi.
 const IOU_PBUF_RING_INC: u16 = 2;
 
-/// Buffers per ring and bytes per buffer.
+/// Buffers per ring (a fault plan may make it fewer) and bytes per buffer.
 const ENTRIES: u16 = 256;
 const BUF_SIZE: usize = 16 * 1024;
 
 pub(crate) struct BufRing {
-    /// `ENTRIES` ring entries, page aligned (mmap), shared with the kernel.
+    /// Buffers in the ring: `ENTRIES` (fewer under a fault plan), a power of two.
+    count: u16,
+    /// `count` ring entries, page aligned (mmap), shared with the kernel.
     entries: NonNull<BufRingEntry>,
     entries_len: usize,
-    /// `ENTRIES * BUF_SIZE` bytes the kernel receives into.
+    /// `count * BUF_SIZE` bytes the kernel receives into.
     data: NonNull<u8>,
     data_len: usize,
     /// Our producer tail; the kernel consumes from its head.
@@ -101,9 +103,10 @@ impl BufRing {
     /// Allocates the buffers and registers them with `uring` as group
     /// [`BUF_GROUP`].
     pub(crate) fn register(uring: &IoUring) -> io::Result<BufRing> {
-        let entries_len = usize::from(ENTRIES) * std::mem::size_of::<BufRingEntry>();
+        let count = crate::driver::fault::provided_buffers(ENTRIES);
+        let entries_len = usize::from(count) * std::mem::size_of::<BufRingEntry>();
         let entries = mmap(entries_len)?.cast::<BufRingEntry>();
-        let data_len = usize::from(ENTRIES) * BUF_SIZE;
+        let data_len = usize::from(count) * BUF_SIZE;
         let data = match mmap(data_len) {
             Ok(data) => data,
             Err(e) => {
@@ -113,23 +116,24 @@ impl BufRing {
             }
         };
         let ring = BufRing {
+            count,
             entries,
             entries_len,
             data,
             data_len,
             tail: Mutex::new(0),
             acct: Arc::new(Accounting {
-                bids: Mutex::new(vec![BidState::default(); usize::from(ENTRIES)]),
+                bids: Mutex::new(vec![BidState::default(); usize::from(count)]),
             }),
         };
         let register = |flags: u16| {
-            // SAFETY: `entries` is page-aligned memory for ENTRIES entries
+            // SAFETY: `entries` is page-aligned memory for `count` entries
             // that lives as long as `ring`, which the owning `Ring` drops only
             // after the io_uring instance (and so the registration) is gone.
             unsafe {
                 uring.submitter().register_buf_ring_with_flags(
                     entries.as_ptr() as u64,
-                    ENTRIES,
+                    count,
                     BUF_GROUP,
                     flags,
                 )
@@ -139,7 +143,7 @@ impl BufRing {
         if register(IOU_PBUF_RING_INC).is_err() {
             register(0)?;
         }
-        for bid in 0..ENTRIES {
+        for bid in 0..count {
             ring.recycle(bid);
         }
         Ok(ring)
@@ -161,8 +165,8 @@ impl BufRing {
     /// Hands buffer `bid` back to the kernel.
     fn recycle(&self, bid: u16) {
         let mut tail = self.tail.lock();
-        let index = usize::from(*tail & (ENTRIES - 1));
-        // SAFETY: `index < ENTRIES`, within the mapped entries; the kernel
+        let index = usize::from(*tail & (self.count - 1));
+        // SAFETY: `index < count`, within the mapped entries; the kernel
         // reads entries only up to the tail published below, and this slot
         // is beyond it.
         let entry = unsafe { &mut *self.entries.as_ptr().add(index) };
@@ -180,8 +184,8 @@ impl BufRing {
     }
 
     fn buffer_ptr(&self, bid: u16) -> *mut u8 {
-        debug_assert!(bid < ENTRIES);
-        // SAFETY: `bid < ENTRIES`, so the offset is within the data mapping.
+        debug_assert!(bid < self.count);
+        // SAFETY: `bid < count`, so the offset is within the data mapping.
         unsafe { self.data.as_ptr().add(usize::from(bid) * BUF_SIZE) }
     }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 
 use tokio::runtime::{Handle, Id};
 
+use super::counters::counters;
 use super::fallback::FallbackReason;
 use super::groups::WorkerGroups;
 use super::params::RingParams;
@@ -28,7 +29,12 @@ enum Entry {
     /// Weak: the ring's reaper task (owned by the runtime) and the ops in
     /// flight keep it alive; once the runtime is gone, so is the ring.
     Ring(Weak<Ring>),
+    /// The runtime's operations take the fallback path (forced).
     Fallback,
+    /// This thread's ring could not be set up while io_uring works in the
+    /// process: operations go to another ring of the runtime (any thread
+    /// may submit to a ring), or take the fallback path while it has none.
+    Failed,
 }
 
 #[derive(Default)]
@@ -36,10 +42,15 @@ struct ThreadRings {
     entries: Vec<(Id, Entry)>,
     /// Rings with SQEs pushed during the current task poll, flushed after it.
     dirty: Vec<Arc<Ring>>,
+    /// A ring setup failed on this thread (it is listed in `metrics()`).
+    failed: bool,
 }
 
 impl Drop for ThreadRings {
     fn drop(&mut self) {
+        if self.failed {
+            live::forget_failure();
+        }
         for ring in self.dirty.drain(..) {
             ring.flush();
         }
@@ -91,6 +102,7 @@ pub(crate) fn current() -> io::Result<Driver> {
         let position = rings.entries.iter().position(|(rt, _)| *rt == id)?;
         match &rings.entries[position].1 {
             Entry::Fallback => Some(Driver::Fallback),
+            Entry::Failed => Some(borrowed(id)),
             Entry::Ring(weak) => match weak.upgrade() {
                 Some(ring) if !ring.is_retired() => Some(Driver::Ring(ring)),
                 _ => {
@@ -107,10 +119,34 @@ pub(crate) fn current() -> io::Result<Driver> {
         // for this operation, unregistered; its reaper owns it.
         Err(_) => match new_ring(&handle, &RingParams::default(), None) {
             Ok(ring) => Ok(Driver::Ring(ring)),
-            Err(NewRingError::Setup(_)) => Ok(Driver::Fallback),
+            Err(NewRingError::Setup(_)) => Ok(borrowed(id)),
             Err(NewRingError::NoReactor(e)) => Err(e),
         },
     }
+}
+
+/// For a thread without a ring of its own in runtime `id`: another ring of
+/// the runtime if there is one, else the fallback path.
+fn borrowed(id: Id) -> Driver {
+    live::sibling(id).map_or(Driver::Fallback, Driver::Ring)
+}
+
+/// This thread's ring setup failed with `err` although io_uring works in
+/// this process: recorded for `metrics()`, and said in a warning.
+fn setup_failed(err: &io::Error) {
+    let reason = FallbackReason::from_setup_error(err);
+    counters().ring_setup_failed();
+    let thread = std::thread::current();
+    tracing::warn!(
+        target: "shardio::driver",
+        thread = thread.name().unwrap_or("unnamed"),
+        "this thread's io_uring ring could not be set up ({err}); its operations go to \
+         another ring of the runtime, or take the fallback path while there is none \
+         (metrics().ring_failures lists such threads). The cause and its fix, as for a \
+         whole process: {reason}"
+    );
+    live::record_failure(reason);
+    let _ = RINGS.try_with(|rings| rings.borrow_mut().failed = true);
 }
 
 fn create(handle: &Handle, id: Id) -> io::Result<Driver> {
@@ -135,9 +171,8 @@ fn create(handle: &Handle, id: Id) -> io::Result<Driver> {
             Ok(ring) => (Entry::Ring(Arc::downgrade(&ring)), Driver::Ring(ring)),
             Err(NewRingError::NoReactor(e)) => return Err(e),
             Err(NewRingError::Setup(e)) => {
-                let reason = FallbackReason::from_setup_error(&e);
-                reason.warn_once();
-                (Entry::Fallback, Driver::Fallback)
+                setup_failed(&e);
+                (Entry::Failed, borrowed(id))
             }
         }
     };
@@ -162,7 +197,7 @@ fn new_ring(
         None => Ring::new(params, Placement::Plain).map(Arc::new),
     }
     .map_err(NewRingError::Setup)?;
-    live::register(&ring);
+    live::register(&ring, handle.id());
     spawn_reaper(handle, &ring).map_err(NewRingError::NoReactor)?;
     tracing::debug!(
         target: "shardio::driver",
@@ -230,7 +265,7 @@ fn thread_rings() -> Vec<Arc<Ring>> {
                 .iter()
                 .filter_map(|(_, entry)| match entry {
                     Entry::Ring(weak) => weak.upgrade(),
-                    Entry::Fallback => None,
+                    Entry::Fallback | Entry::Failed => None,
                 })
                 .collect()
         })

@@ -16,6 +16,11 @@ pub(crate) struct Counters {
     enter_calls: AtomicU64,
     cq_overflows: AtomicU64,
     recv_limit_hits: AtomicU64,
+    enter_retries: AtomicU64,
+    ops_resubmitted: AtomicU64,
+    recv_no_buffers: AtomicU64,
+    registrations_refused: AtomicU64,
+    ring_setup_failures: AtomicU64,
 }
 
 /// The counters' values at one moment (each read on its own: counters that
@@ -33,6 +38,11 @@ pub(crate) struct CounterValues {
     pub(crate) enter_calls: u64,
     pub(crate) cq_overflows: u64,
     pub(crate) recv_limit_hits: u64,
+    pub(crate) enter_retries: u64,
+    pub(crate) ops_resubmitted: u64,
+    pub(crate) recv_no_buffers: u64,
+    pub(crate) registrations_refused: u64,
+    pub(crate) ring_setup_failures: u64,
 }
 
 static COUNTERS: Counters = Counters {
@@ -47,6 +57,11 @@ static COUNTERS: Counters = Counters {
     enter_calls: AtomicU64::new(0),
     cq_overflows: AtomicU64::new(0),
     recv_limit_hits: AtomicU64::new(0),
+    enter_retries: AtomicU64::new(0),
+    ops_resubmitted: AtomicU64::new(0),
+    recv_no_buffers: AtomicU64::new(0),
+    registrations_refused: AtomicU64::new(0),
+    ring_setup_failures: AtomicU64::new(0),
 };
 
 /// The process's counters.
@@ -89,6 +104,21 @@ impl Counters {
     pub(crate) fn recv_limit_hit(&self) {
         self.recv_limit_hits.fetch_add(1, Relaxed);
     }
+    pub(crate) fn enter_retry(&self) {
+        self.enter_retries.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn op_resubmitted(&self) {
+        self.ops_resubmitted.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn recv_no_buffers(&self) {
+        self.recv_no_buffers.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn registration_refused(&self) {
+        self.registrations_refused.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn ring_setup_failed(&self) {
+        self.ring_setup_failures.fetch_add(1, Relaxed);
+    }
 
     /// Reads every counter.
     pub(crate) fn values(&self) -> CounterValues {
@@ -104,6 +134,11 @@ impl Counters {
             enter_calls: self.enter_calls.load(Relaxed),
             cq_overflows: self.cq_overflows.load(Relaxed),
             recv_limit_hits: self.recv_limit_hits.load(Relaxed),
+            enter_retries: self.enter_retries.load(Relaxed),
+            ops_resubmitted: self.ops_resubmitted.load(Relaxed),
+            recv_no_buffers: self.recv_no_buffers.load(Relaxed),
+            registrations_refused: self.registrations_refused.load(Relaxed),
+            ring_setup_failures: self.ring_setup_failures.load(Relaxed),
         }
     }
 }

@@ -14,6 +14,7 @@ mod context;
 mod counters;
 mod cpuset;
 mod fallback;
+pub(crate) mod fault;
 mod groups;
 mod handshake;
 mod live;
@@ -38,7 +39,7 @@ cfg_unstable! {
 pub(crate) use counters::counters;
 pub(crate) use cpuset::CpuSet;
 pub use fallback::FallbackReason;
-pub(crate) use live::{LiveRing, live_rings};
+pub(crate) use live::{LiveRing, failed_rings, live_rings};
 pub(crate) use multishot::{Multishot, MultishotKind};
 pub(crate) use op::{Op, OpKind};
 pub(crate) use params::RingParams;

@@ -14,6 +14,7 @@ use io_uring::squeue;
 
 use super::context::{self, Driver};
 use super::counters::counters;
+use super::fault;
 use super::probe::probe;
 use super::ring::Ring;
 use super::slab::{Cqe, Held, Lifecycle, Orphaned};
@@ -30,6 +31,11 @@ pub(crate) unsafe trait MultishotKind: Send + Sized + 'static {
 
     /// The io_uring opcode, to check the kernel supports it.
     const OPCODE: u8;
+
+    /// The stream's consumer arms it again after an ECANCELED end it did
+    /// not ask for (as after the kernel cancels it on its own), so a fault
+    /// plan may race cancel requests against it.
+    const REARMED_AFTER_CANCEL: bool = false;
 
     /// Builds the SQE for `ring`; `user_data` is set by the driver. An
     /// error (e.g. the ring has no provided buffers) ends the stream with it.
@@ -103,6 +109,9 @@ impl<T: MultishotKind> Multishot<T> {
         // SAFETY: by `MultishotKind`'s contract the SQE points into `data`'s
         // stable memory, kept here or in the slot until the final CQE.
         let (index, _) = unsafe { ring.push(sqe, lifecycle, false) };
+        if T::REARMED_AFTER_CANCEL && fault::cancel_race() {
+            ring.race_cancel(index);
+        }
         context::flush_or_defer(&ring);
         self.armed = Some((ring, index));
         Ok(())

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::context::{self, Driver};
 use super::counters::counters;
+use super::fault;
 use super::probe::probe;
 use super::ring::Ring;
 use super::slab::{Cqe, Held, Lifecycle, Orphaned};
@@ -41,6 +42,14 @@ pub(crate) unsafe trait OpKind: Send + Sized + 'static {
     /// Run [`blocking`](OpKind::blocking) inline instead of on the blocking
     /// pool (for operations that do not block, like a nop).
     const INLINE_FALLBACK: bool = false;
+
+    /// Submit the operation again, unchanged, when the kernel cancels it
+    /// without shardio asking (its future still waits, so shardio did not
+    /// cancel it): ECANCELED means it did not run, and the kernel cancels
+    /// work on its own, e.g. when a thread that submitted it exits. False
+    /// where running it again after a cancellation is not the same
+    /// operation (a connect, whose socket may be mid-connection).
+    const RESUBMIT_CANCELLED: bool = true;
 
     /// Storage reads and writes: submitted within a few requests of being
     /// pushed rather than at the end of the worker's batch (see
@@ -142,6 +151,9 @@ impl<T: OpKind> Op<T> {
         // memory; `data` stays in this op until the CQE is taken, or moves to
         // the ring's slot (keeping the memory in place) if the op is dropped.
         let (index, submit_now) = unsafe { ring.push(sqe, Lifecycle::Waiting(waker), T::STORAGE) };
+        if T::RESUBMIT_CANCELLED && fault::cancel_race() {
+            ring.race_cancel(index);
+        }
         if submit_now {
             ring.submit_only();
         } else {
@@ -196,6 +208,13 @@ impl<T: OpKind> Future for Op<T> {
                     else {
                         unreachable!()
                     };
+                    if T::RESUBMIT_CANCELLED && cqe.result == -libc::ECANCELED {
+                        // Not cancelled by shardio (a dropped op is never
+                        // polled): the kernel's own doing, and it did not run.
+                        counters().op_resubmitted();
+                        this.state = State::Unsubmitted(data);
+                        continue;
+                    }
                     this.held = None;
                     return Poll::Ready(data.complete(cqe));
                 }

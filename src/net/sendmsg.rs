@@ -4,6 +4,8 @@
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use crate::driver::fault;
+
 /// Most bytes one `poll_write` sends: what one scheduler charge covers.
 pub(crate) const WRITE_CHUNK: usize = 64 * 1024;
 /// Most buffers one vectored write sends.
@@ -32,6 +34,19 @@ pub(crate) fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> io::Result<us
     }
     if count == 0 {
         return Ok(0);
+    }
+    // Under a fault plan, sometimes offer the kernel fewer bytes: a short write.
+    let offered = WRITE_CHUNK - room;
+    let mut cut = offered - fault::short_len(offered);
+    while cut > 0 {
+        let last = &mut iov[count - 1];
+        if last.iov_len > cut {
+            last.iov_len -= cut;
+            cut = 0;
+        } else {
+            cut -= last.iov_len;
+            count -= 1;
+        }
     }
     // SAFETY: all-zero is a valid msghdr (no address, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };

@@ -280,7 +280,14 @@ impl UringStream {
                     st.recv = None;
                     match e.raw_os_error() {
                         // The provided buffers ran out: this read brings its own.
-                        Some(libc::ENOBUFS) => st.single = Some(Box::new(self.single_recv())),
+                        Some(libc::ENOBUFS) => {
+                            crate::driver::counters().recv_no_buffers();
+                            st.single = Some(Box::new(self.single_recv()));
+                        }
+                        // Cancelled by the kernel, not by this stream (its
+                        // own cancel, in `std_fd`, does not come here): the
+                        // bytes not received wait in the socket; arm again.
+                        Some(libc::ECANCELED) => crate::driver::counters().op_resubmitted(),
                         Some(libc::EINVAL) => st.no_multishot = true,
                         _ if e.kind() == io::ErrorKind::Unsupported => st.no_multishot = true,
                         _ => return Poll::Ready(Err(e)),

@@ -42,6 +42,12 @@ pub(crate) fn sqe_len(bytes: usize) -> u32 {
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
+/// The length a read, write, send or receive asks the ring to transfer:
+/// [`sqe_len`], shortened now and then under a fault plan.
+pub(crate) fn ring_len(bytes: usize) -> u32 {
+    sqe_len(crate::driver::fault::short_len(bytes))
+}
+
 /// A read's result with its buffer, the `n` bytes of an `Ok(n)` marked
 /// initialized at the buffer's start.
 ///

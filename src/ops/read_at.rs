@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{cvt, read_done, sqe_len};
+use super::{cvt, read_done, ring_len, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind, Ring};
@@ -45,7 +45,7 @@ unsafe impl<B: IoBufMut> OpKind for ReadAt<B> {
     }
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = sqe_len(self.buf.bytes_total());
+        let len = ring_len(self.buf.bytes_total());
         if let Some(slot) = self.slot {
             return opcode::ReadFixed::new(
                 types::Fd(self.fd.as_raw_fd()),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{blocking_io, cvt, read_done, sqe_len};
+use super::{blocking_io, cvt, read_done, ring_len, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBufMut;
 use crate::driver::{Cqe, OpKind};
@@ -23,7 +23,7 @@ unsafe impl<B: IoBufMut> OpKind for Recv<B> {
     const OPCODE: u8 = opcode::Recv::CODE;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = sqe_len(self.buf.bytes_total());
+        let len = ring_len(self.buf.bytes_total());
         opcode::Recv::new(
             types::Fd(self.fd.as_raw_fd()),
             self.buf.stable_mut_ptr(),

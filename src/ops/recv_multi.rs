@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use crate::driver::{BUF_GROUP, BufLease, Cqe, MultishotKind, Ring};
+use crate::driver::{BUF_GROUP, BufLease, Cqe, MultishotKind, Ring, fault};
 
 /// Multishot `IORING_OP_RECV` into the ring's provided buffers: one CQE per
 /// chunk of received data, until end of stream, an error, `ENOBUFS`, or
@@ -43,6 +43,8 @@ pub(crate) enum Received {
 unsafe impl MultishotKind for RecvMulti {
     type Item = Received;
     const OPCODE: u8 = opcode::RecvMulti::CODE;
+    // `StreamIo::poll_read` arms it again after an ECANCELED end.
+    const REARMED_AFTER_CANCEL: bool = true;
 
     fn sqe(&mut self, ring: &Ring) -> io::Result<squeue::Entry> {
         if ring.bufs().is_none() {
@@ -50,6 +52,9 @@ unsafe impl MultishotKind for RecvMulti {
                 io::ErrorKind::Unsupported,
                 "no provided-buffer ring on this io_uring instance",
             ));
+        }
+        if fault::recv_no_buffers() {
+            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         }
         let sqe = opcode::RecvMulti::new(types::Fd(self.fd.as_raw_fd()), BUF_GROUP).build();
         Ok(with_optlen(sqe, self.limit))

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{blocking_io, cvt, sqe_len};
+use super::{blocking_io, cvt, ring_len, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBuf;
 use crate::driver::{Cqe, OpKind};
@@ -23,7 +23,7 @@ unsafe impl<B: IoBuf> OpKind for Send<B> {
     const OPCODE: u8 = opcode::Send::CODE;
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = sqe_len(self.buf.bytes_init());
+        let len = ring_len(self.buf.bytes_init());
         opcode::Send::new(types::Fd(self.fd.as_raw_fd()), self.buf.stable_ptr(), len)
             .flags(self.flags)
             .build()

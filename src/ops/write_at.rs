@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
-use super::{cvt, sqe_len};
+use super::{cvt, ring_len, sqe_len};
 use crate::BufResult;
 use crate::buf::IoBuf;
 use crate::driver::{Cqe, OpKind, Ring};
@@ -43,7 +43,7 @@ unsafe impl<B: IoBuf> OpKind for WriteAt<B> {
     }
 
     fn sqe(&mut self) -> squeue::Entry {
-        let len = sqe_len(self.buf.bytes_init());
+        let len = ring_len(self.buf.bytes_init());
         if let Some(slot) = self.slot {
             return opcode::WriteFixed::new(
                 types::Fd(self.fd.as_raw_fd()),

@@ -28,6 +28,13 @@ impl Ring {
         reaped.finish(self);
     }
 
+    /// Fault injection: queues a cancel request right behind the op in
+    /// `index` (pushed just now), racing its completion; its future sees
+    /// ECANCELED if the cancel wins.
+    pub(crate) fn race_cancel(&self, index: usize) {
+        self.lock().push_cancel(index);
+    }
+
     /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
     /// until the kernel is done, and ask the kernel to cancel the operation.
     /// With `flush_now` false the cancel request waits for the next flush.

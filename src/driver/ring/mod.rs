@@ -29,6 +29,7 @@ use io_uring::{IoUring, squeue};
 use super::buf_ring::{Accounting, BufRing};
 use super::buf_table::{BufTable, Registrar};
 use super::counters::counters;
+use super::fault;
 use super::handshake::Handshake;
 use super::placement::Placement;
 use super::slab::Slab;
@@ -93,12 +94,17 @@ impl Ring {
         self.bufs
             .get_or_init(|| {
                 let mut inner = self.lock();
-                match BufRing::register(&inner.uring) {
+                let registered = match fault::registration_error() {
+                    Some(e) => Err(e),
+                    None => BufRing::register(&inner.uring),
+                };
+                match registered {
                     Ok(bufs) => {
                         inner.buf_acct = Some(bufs.accounting());
                         Some(bufs)
                     }
                     Err(e) => {
+                        counters().registration_refused();
                         tracing::debug!(target: "shardio::driver", error = %e, "no provided-buffer ring; receives use owned buffers");
                         None
                     }
@@ -189,6 +195,13 @@ impl Registrar for Ring {
         &self,
         f: &mut dyn FnMut(&io_uring::Submitter<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
-        f(&self.lock().uring.submitter())
+        let registered = match fault::registration_error() {
+            Some(e) => Err(e),
+            None => f(&self.lock().uring.submitter()),
+        };
+        if registered.is_err() {
+            counters().registration_refused();
+        }
+        registered
     }
 }

@@ -13,6 +13,7 @@ use super::{Inner, Ring};
 use crate::driver::buf_table::BufTable;
 use crate::driver::counters::counters;
 use crate::driver::cpuset::cpu_set_of;
+use crate::driver::fault;
 use crate::driver::handshake::Handshake;
 use crate::driver::params::RingParams;
 use crate::driver::placement::Placement;
@@ -46,8 +47,12 @@ fn configure_iowq(uring: &IoUring, params: &RingParams, placement: Placement) {
 impl Ring {
     /// Creates a ring as `config` says, with an eventfd registered for CQEs.
     pub(crate) fn new(params: &RingParams, placement: Placement) -> io::Result<Ring> {
+        if let Some(e) = fault::ring_setup_error() {
+            return Err(e);
+        }
+        let (sq_entries, cq_entries) = fault::ring_entries(params.sq_entries, params.cq_entries);
         let mut builder = IoUring::builder();
-        builder.setup_cqsize(params.cq_entries).setup_clamp();
+        builder.setup_cqsize(cq_entries).setup_clamp();
         let idle_ms = params.sq_poll_idle_ms();
         match placement {
             // COOP_TASKRUN: the kernel runs completion work (e.g. a multishot
@@ -66,16 +71,16 @@ impl Ring {
                 builder.setup_sqpoll(idle_ms).setup_attach_wq(to);
             }
         }
-        let uring = match builder.build(params.sq_entries) {
+        let uring = match builder.build(sq_entries) {
             // Kernels before 5.19 lack COOP_TASKRUN: a plain ring without it.
             Err(e)
                 if e.raw_os_error() == Some(libc::EINVAL)
                     && matches!(placement, Placement::Plain) =>
             {
                 IoUring::builder()
-                    .setup_cqsize(params.cq_entries)
+                    .setup_cqsize(cq_entries)
                     .setup_clamp()
-                    .build(params.sq_entries)?
+                    .build(sq_entries)?
             }
             other => other?,
         };

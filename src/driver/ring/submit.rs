@@ -1,12 +1,14 @@
 //! Submission: pushing SQEs, batching them, and entering the kernel.
 
+use std::io;
 use std::time::Instant;
 
-use io_uring::squeue;
+use io_uring::{IoUring, squeue};
 
 use super::reap::Reaped;
 use super::{Inner, Ring};
 use crate::driver::counters::counters;
+use crate::driver::fault;
 use crate::driver::slab::Lifecycle;
 
 impl Ring {
@@ -68,7 +70,7 @@ impl Ring {
             if inner.uring.submission().taskrun() {
                 counters().enter();
                 inner.storage_queued = 0;
-                let _ = inner.uring.submitter().submit_and_wait(0);
+                let _ = enter(&inner.uring);
                 return;
             }
             if Instant::now() >= deadline {
@@ -99,7 +101,8 @@ impl Ring {
         }
         counters().enter();
         inner.storage_queued = 0;
-        if let Err(e) = inner.uring.submitter().submit() {
+        if let Err(e) = enter(&inner.uring) {
+            counters().enter_retry();
             tracing::debug!(target: "shardio::driver", error = %e, "submit from a park hook failed; the reaper retries");
             drop(inner);
             self.request_flush();
@@ -153,16 +156,23 @@ impl Inner {
             // signalling the eventfd and waking the reaper through epoll.
             self.uring.completion().disable_eventfd();
             self.storage_queued = 0;
-            let submitted = self.uring.submitter().submit();
+            let submitted = enter(&self.uring);
             self.uring.completion().enable_eventfd();
             // Anything posted while the eventfd was off is reaped now; what
             // comes later signals it again.
             self.reap(reaped);
             match submitted {
                 Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                // The CQ was full: the reap above made room; try again.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => {
+                // A signal; or the CQ was full (EBUSY), or the kernel was
+                // short of memory for requests (EAGAIN): the reap above
+                // made room; try again.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN)
+                    ) =>
+                {
+                    counters().enter_retry();
                     continue;
                 }
                 Err(e) => {
@@ -178,4 +188,13 @@ impl Inner {
             }
         }
     }
+}
+
+/// Enters the kernel to submit what the SQ holds, unless a fault plan
+/// fails the call first (see [`fault::enter_error`]).
+fn enter(uring: &IoUring) -> io::Result<usize> {
+    if let Some(e) = fault::enter_error() {
+        return Err(e);
+    }
+    uring.submitter().submit()
 }
