@@ -112,3 +112,63 @@ fn shutdown_with_ops_in_flight_neither_hangs_nor_leaks_rings() {
         drop(file);
     }
 }
+
+/// A socket read that runs on the blocking pool (a stream made on an
+/// io_uring runtime, read from a runtime on the fallback path), dropped
+/// with its stream, does not leave a blocking-pool thread waiting in `poll(2)`: the
+/// runtime, whose shutdown waits for its blocking threads, shuts down.
+#[test]
+fn a_dropped_blocking_receive_lets_the_runtime_shut_down() {
+    use tokio::io::AsyncReadExt;
+
+    let uring = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(shardio::Config::default())
+        .build()
+        .expect("runtime");
+    // A connected pair whose peer never writes: a read waits for ever.
+    let (mut stream, _peer) = uring
+        .block_on(async {
+            let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stream, accepted) =
+                tokio::join!(shardio::net::TcpStream::connect(addr), listener.accept());
+            std::io::Result::Ok((stream?, accepted?.0))
+        })
+        .expect("connected pair");
+    if shardio::metrics().fallback_active {
+        // The stream is one of Tokio's: nothing of shardio's runs it.
+        eprintln!("skipped: the process runs on the fallback path");
+        return;
+    }
+    let fallback = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(shardio::Config::default().force_fallback(true))
+        .build()
+        .expect("fallback runtime");
+    let before = shardio::metrics().ops_fallback;
+    let mut buf = [0u8; 16];
+    let read = fallback.block_on(async {
+        tokio::time::timeout(Duration::from_millis(50), stream.read(&mut buf)).await
+    });
+    assert!(
+        read.is_err(),
+        "nothing was written, the read must time out: {read:?}"
+    );
+    assert!(
+        shardio::metrics().ops_fallback > before,
+        "the read did not run on the blocking pool; the test shows nothing"
+    );
+    // The stream keeps its pending receive (as it keeps an armed one on
+    // io_uring); dropping it drops the operation.
+    drop(stream);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(fallback);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+        "the fallback runtime did not shut down: its blocking thread still waits for the dropped read"
+    );
+}

@@ -7,6 +7,7 @@
 //! and the fallback decision; provided and registered buffers; and the
 //! low-level counters `metrics()` reads.
 
+mod blocking;
 mod buf_lease;
 mod buf_ring;
 mod buf_table;
@@ -29,6 +30,7 @@ mod ring;
 mod slab;
 mod wakers;
 
+pub(crate) use blocking::wait_for;
 pub(crate) use buf_lease::BufLease;
 pub(crate) use buf_ring::BUF_GROUP;
 pub(crate) use buf_table::POOL_BASE;

@@ -16,6 +16,7 @@ use std::task::{Context, Poll, Waker, ready};
 use io_uring::squeue;
 use tokio::task::JoinHandle;
 
+use super::blocking::{self, CancelSignal};
 use super::context::{self, Driver};
 use super::counters::counters;
 use super::fault;
@@ -50,6 +51,12 @@ pub(crate) unsafe trait OpKind: Send + Sized + 'static {
     /// where running it again after a cancellation is not the same
     /// operation (a connect, whose socket may be mid-connection).
     const RESUBMIT_CANCELLED: bool = true;
+
+    /// Its [`blocking`](OpKind::blocking) form waits for the fd's readiness
+    /// ([`wait_for`](super::wait_for)), possibly for ever: on the fallback
+    /// path it gets a cancel signal that ends the wait when the future is
+    /// dropped.
+    const WAITS: bool = false;
 
     /// Storage reads and writes: submitted within a few requests of being
     /// pushed rather than at the end of the worker's batch (see
@@ -103,6 +110,8 @@ enum State<T: OpKind> {
         /// blocking pool shut down before running the closure.
         data: Arc<Mutex<Option<T>>>,
         handle: JoinHandle<Option<T::Output>>,
+        /// Ends the closure's wait when this future is dropped (`WAITS` ops).
+        cancel: Option<Arc<CancelSignal>>,
     },
     Done,
 }
@@ -168,18 +177,24 @@ impl<T: OpKind> Op<T> {
         if T::INLINE_FALLBACK {
             return Some(data.blocking());
         }
+        let cancel = match T::WAITS.then(CancelSignal::new).transpose() {
+            Ok(cancel) => cancel.map(Arc::new),
+            Err(e) => return Some(data.fail(e)),
+        };
         let shared = Arc::new(Mutex::new(Some(data)));
         let taken = Arc::clone(&shared);
         let held = self.held.take();
+        let signal = cancel.clone();
         let handle = tokio::task::spawn_blocking(move || {
             let data = taken.lock().take();
-            let out = data.map(OpKind::blocking);
+            let out = blocking::run_with(signal.as_deref(), || data.map(OpKind::blocking));
             drop(held);
             out
         });
         self.state = State::Blocking {
             data: shared,
             handle,
+            cancel,
         };
         None
     }
@@ -218,7 +233,7 @@ impl<T: OpKind> Future for Op<T> {
                     this.held = None;
                     return Poll::Ready(data.complete(cqe));
                 }
-                State::Blocking { data, handle } => {
+                State::Blocking { data, handle, .. } => {
                     let joined = ready!(Pin::new(handle).poll(cx));
                     let data = Arc::clone(data);
                     this.state = State::Done;
@@ -245,12 +260,17 @@ impl<T: OpKind> Future for Op<T> {
 
 impl<T: OpKind> Drop for Op<T> {
     fn drop(&mut self) {
-        if let State::InFlight { ring, index, data } =
-            std::mem::replace(&mut self.state, State::Done)
-        {
-            let orphan = Orphaned::new(data, T::orphaned, self.held.take());
-            ring.cancel(index, Box::new(orphan), false);
-            context::flush_or_defer(&ring);
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::InFlight { ring, index, data } => {
+                let orphan = Orphaned::new(data, T::orphaned, self.held.take());
+                ring.cancel(index, Box::new(orphan), false);
+                context::flush_or_defer(&ring);
+            }
+            State::Blocking {
+                cancel: Some(cancel),
+                ..
+            } => cancel.fire(),
+            _ => {}
         }
     }
 }

@@ -52,6 +52,7 @@ unsafe impl OpKind for Accept {
     /// The connection and the peer's address (unnamed for unnamed Unix peers).
     type Output = io::Result<(OwnedFd, socket2::SockAddr)>;
     const OPCODE: u8 = opcode::Accept::CODE;
+    const WAITS: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         let addr = &mut *self.addr;

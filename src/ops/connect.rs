@@ -18,6 +18,7 @@ pub(crate) struct Connect {
 unsafe impl OpKind for Connect {
     type Output = io::Result<()>;
     const OPCODE: u8 = opcode::Connect::CODE;
+    const WAITS: bool = true;
     // A connect the kernel cancelled may have started: a second one on
     // the same socket fails with EALREADY rather than connecting.
     const RESUBMIT_CANCELLED: bool = false;

@@ -77,16 +77,7 @@ pub(crate) fn blocking_io<T>(
     loop {
         match f() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd; -1 waits without timeout.
-                let ret = unsafe { libc::poll(&mut pfd, 1, -1) };
-                if ret < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    return Err(io::Error::last_os_error());
-                }
+                crate::driver::wait_for(fd, events)?;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             other => return other,

@@ -24,6 +24,7 @@ impl<S: AsRawFd> PollAdd<S> {
 unsafe impl<S: AsRawFd + Send + Sync + 'static> OpKind for PollAdd<S> {
     type Output = io::Result<u32>;
     const OPCODE: u8 = opcode::PollAdd::CODE;
+    const WAITS: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         opcode::PollAdd::new(types::Fd(self.fd()), self.events as u32).build()
@@ -34,22 +35,7 @@ unsafe impl<S: AsRawFd + Send + Sync + 'static> OpKind for PollAdd<S> {
     }
 
     fn blocking(self) -> io::Result<u32> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd(),
-            events: self.events,
-            revents: 0,
-        };
-        loop {
-            // SAFETY: one valid pollfd; -1 waits without a timeout.
-            let ret = unsafe { libc::poll(&mut pfd, 1, -1) };
-            if ret >= 0 {
-                return Ok(pfd.revents as u32);
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
+        crate::driver::wait_for(self.fd(), self.events).map(|revents| revents as u32)
     }
 
     fn fail(self, err: io::Error) -> io::Result<u32> {

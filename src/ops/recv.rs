@@ -21,6 +21,7 @@ pub(crate) struct Recv<B> {
 unsafe impl<B: IoBufMut> OpKind for Recv<B> {
     type Output = BufResult<usize, B>;
     const OPCODE: u8 = opcode::Recv::CODE;
+    const WAITS: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         let len = ring_len(self.buf.bytes_total());

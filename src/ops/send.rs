@@ -21,6 +21,7 @@ pub(crate) struct Send<B> {
 unsafe impl<B: IoBuf> OpKind for Send<B> {
     type Output = BufResult<usize, B>;
     const OPCODE: u8 = opcode::Send::CODE;
+    const WAITS: bool = true;
 
     fn sqe(&mut self) -> squeue::Entry {
         let len = ring_len(self.buf.bytes_init());
