@@ -61,15 +61,18 @@ impl<T: ?Sized> RwLock<T> {
     }
 }
 
-/// The atomics and lock of the hand-off between a ring and its reaper task
-/// (`driver::handshake`): std's, or loom's when the model checker runs
-/// (`RUSTFLAGS="--cfg shardio_loom" cargo test --lib loom_`), so that every
-/// interleaving of the ring side and the reaper side is explored.
+/// The atomics and lock of the code the model checker explores (the
+/// hand-off between a ring and its reaper task, `driver::handshake`; the
+/// slot table's life of an operation, `driver::slot`; a device's queue and
+/// token bucket shared by every thread, `sched::device`, `sched::waiter`,
+/// `sched::token_bucket`): std's, or loom's
+/// when it runs (`RUSTFLAGS="--cfg shardio_loom" cargo test --lib loom_`),
+/// so that every interleaving of the threads involved is explored.
 pub(crate) mod model {
     #[cfg(shardio_loom)]
-    pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     #[cfg(not(shardio_loom))]
-    pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     #[cfg(not(shardio_loom))]
     pub(crate) type Mutex<T> = crate::sync::Mutex<T>;
@@ -80,6 +83,10 @@ pub(crate) mod model {
 
     #[cfg(shardio_loom)]
     impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Mutex<T> {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
         pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
             self.0.lock().unwrap_or_else(|e| e.into_inner())
         }

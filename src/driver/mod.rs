@@ -28,6 +28,7 @@ mod reaper;
 mod registry;
 mod ring;
 mod slab;
+mod slot;
 mod wakers;
 
 pub(crate) use blocking::wait_for;

@@ -8,8 +8,9 @@
 //! workers still split the device by their shares.
 
 use std::collections::HashMap;
+use std::ops::DerefMut;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 
 use std::task::Waker;
 
@@ -21,7 +22,7 @@ use super::fair_queue::{ClassId, FairQueue};
 use super::timer;
 use super::token_bucket::TokenBucket;
 use super::waiter::{Hold, Waiter, WaiterState};
-use crate::sync::Mutex;
+use crate::sync::model::Mutex;
 
 /// tau: how far back in time an idle class may claim device time when it
 /// returns (Seastar's 5 ms).
@@ -129,8 +130,15 @@ impl Device {
         self.model.max_bytes(dir)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> impl DerefMut<Target = State> + '_ {
         self.state.lock()
+    }
+
+    /// Requests (in flight, queued) now.
+    #[cfg(all(test, shardio_loom))]
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.inflight, st.queued)
     }
 
     fn slot(&self, st: &mut State, class: &Arc<ClassInner>) -> ClassId {

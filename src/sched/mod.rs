@@ -59,6 +59,8 @@ mod current;
 pub(crate) mod device;
 mod dir;
 pub(crate) mod fair_queue;
+#[cfg(all(test, shardio_loom))]
+mod loom_models;
 mod properties;
 mod registry;
 pub(crate) mod split;

@@ -15,7 +15,7 @@
 //!
 //! [`release`]: TokenBucket::release
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::model::{AtomicU64, Ordering};
 
 pub(crate) struct TokenBucket {
     rate_per_ns: f64,
@@ -268,5 +268,109 @@ mod tests {
         assert_eq!(bucket.deficiency(pos), 300);
         bucket.replenish(300);
         assert_eq!(bucket.deficiency(pos), 0);
+    }
+}
+
+/// The bucket under the model checker (`--cfg shardio_loom`): threads that
+/// grab, release and replenish at once, in every interleaving (up to three
+/// preemptions), never make it hold more than `limit` beyond what was
+/// grabbed, let `head` pass the completions' ceiling, or add more tokens
+/// than the time that passed.
+#[cfg(all(test, shardio_loom))]
+mod loom_models {
+    use loom::sync::Arc;
+
+    use super::TokenBucket;
+
+    const LIMIT: u64 = 10;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(3);
+        }
+        builder.check(f);
+    }
+
+    /// The invariants, read once every thread is done.
+    fn check(bucket: &TokenBucket, latest_now: u64) {
+        use crate::sync::model::Ordering::SeqCst;
+        let head = bucket.head.load(SeqCst);
+        let tail = bucket.tail.load(SeqCst);
+        assert!(
+            head.wrapping_sub(tail) as i64 <= LIMIT as i64,
+            "the bucket holds more than its limit: head {head}, tail {tail}"
+        );
+        if let Some(ceil) = &bucket.ceil {
+            let ceil = ceil.load(SeqCst);
+            assert!(
+                head.wrapping_sub(ceil) as i64 <= 0,
+                "head {head} passed the completions' ceiling {ceil}"
+            );
+        }
+        // Rate 1 token per ns from a full bucket at 0 ns.
+        assert!(
+            head - LIMIT <= latest_now,
+            "{} tokens flowed in over {latest_now} ns at one per ns",
+            head - LIMIT
+        );
+    }
+
+    #[test]
+    fn loom_token_bucket_concurrent_grab_replenish_release() {
+        model(|| {
+            let bucket = Arc::new(TokenBucket::with_completions(1.0, LIMIT, 0));
+            let a = {
+                let bucket = Arc::clone(&bucket);
+                loom::thread::spawn(move || {
+                    let pos = bucket.grab(4);
+                    bucket.replenish(5);
+                    pos
+                })
+            };
+            let b = {
+                let bucket = Arc::clone(&bucket);
+                loom::thread::spawn(move || {
+                    let pos = bucket.grab(8);
+                    bucket.release(4);
+                    bucket.replenish(9);
+                    pos
+                })
+            };
+            let (pa, pb) = (a.join().unwrap(), b.join().unwrap());
+            // Grabs take disjoint ranges, in some order.
+            assert!((pa, pb) == (4, 12) || (pa, pb) == (12, 8), "{pa}, {pb}");
+            check(&bucket, 9);
+        });
+    }
+
+    #[test]
+    fn loom_token_bucket_replenishers_race() {
+        model(|| {
+            let bucket = Arc::new(TokenBucket::new(1.0, LIMIT, 0));
+            let first = bucket.grab(LIMIT); // empties the bucket
+            let threads: Vec<_> = [3, 7]
+                .into_iter()
+                .map(|now| {
+                    let bucket = Arc::clone(&bucket);
+                    loom::thread::spawn(move || bucket.replenish(now))
+                })
+                .collect();
+            let grabber = {
+                let bucket = Arc::clone(&bucket);
+                loom::thread::spawn(move || bucket.grab(5))
+            };
+            for t in threads {
+                t.join().unwrap();
+            }
+            let second = grabber.join().unwrap();
+            assert_eq!(first, LIMIT);
+            assert_eq!(second, LIMIT + 5);
+            check(&bucket, 7);
+            // However the replenishers interleaved, the later one's time
+            // is reached once it runs alone again.
+            bucket.replenish(7);
+            assert_eq!(bucket.deficiency(first), 0);
+        });
     }
 }

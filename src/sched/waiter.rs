@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::task::Waker;
 
 use super::class::ClassInner;
-use crate::sync::Mutex;
+use crate::sync::model::Mutex;
 
 /// How long a dispatched request occupies the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use io_uring::{opcode, types};
 use super::reap::Reaped;
 use super::{CANCEL_TAG, Inner, Ring};
 use crate::driver::counters::counters;
-use crate::driver::slab::{Lifecycle, Orphan, Slab};
+use crate::driver::slab::{Orphan, Slab};
 
 /// How long dropping a ring waits for cancelled operations before leaking
 /// their buffers rather than freeing memory the kernel may still write.
@@ -18,7 +18,7 @@ impl Ring {
     /// Asks the kernel to cancel the op in `index`, whose future keeps it
     /// (it sees the cancellation as its result), and submits at once.
     pub(crate) fn cancel_in_place(&self, index: usize) {
-        let mut reaped = Reaped::default();
+        let mut reaped = Reaped::new();
         {
             let mut inner = self.lock();
             counters().op_cancelled();
@@ -38,40 +38,17 @@ impl Ring {
     /// The op in `index` was dropped: keep `data` (its buffers and fds) alive
     /// until the kernel is done, and ask the kernel to cancel the operation.
     /// With `flush_now` false the cancel request waits for the next flush.
-    pub(crate) fn cancel(&self, index: usize, mut data: Box<dyn Orphan>, flush_now: bool) {
-        let mut reaped = Reaped::default();
+    pub(crate) fn cancel(&self, index: usize, data: Box<dyn Orphan>, flush_now: bool) {
+        let mut reaped = Reaped::new();
         {
             let mut inner = self.lock();
             inner.reap(&mut reaped);
-            // Results that arrived but were never taken go to the orphan.
-            match inner.slab.get_mut(index) {
-                Some(Lifecycle::Completed(cqe)) => {
-                    data.cqe(*cqe);
-                    reaped.release_buffer(*cqe);
+            if inner.slab.orphan(index, data, &mut reaped) {
+                counters().op_cancelled();
+                inner.push_cancel(index);
+                if flush_now {
+                    inner.flush(&mut reaped);
                 }
-                Some(Lifecycle::Streaming { queue, .. }) => {
-                    for cqe in queue.drain(..) {
-                        data.cqe(cqe);
-                        reaped.release_buffer(cqe);
-                    }
-                }
-                _ => {}
-            }
-            match inner.slab.get_mut(index) {
-                Some(Lifecycle::Completed(_))
-                | Some(Lifecycle::Streaming { finished: true, .. }) => {
-                    inner.slab.remove(index);
-                    reaped.dropped.push(data);
-                }
-                Some(slot) => {
-                    *slot = Lifecycle::Ignored(data);
-                    counters().op_cancelled();
-                    inner.push_cancel(index);
-                    if flush_now {
-                        inner.flush(&mut reaped);
-                    }
-                }
-                None => unreachable!("cancel of a free slot"),
             }
         }
         reaped.finish(self);
@@ -110,7 +87,7 @@ impl Inner {
             self.push_cancel(index);
         }
         let deadline = Instant::now() + DRAIN_DEADLINE;
-        let mut reaped = Reaped::default();
+        let mut reaped = Reaped::new();
         while self.slab.len() > 0 {
             self.flush(&mut reaped);
             self.reap(&mut reaped);

@@ -1,42 +1,29 @@
 //! Reaping: moving CQEs into their slots and handing results to the
 //! futures and streams that wait for them.
 
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use io_uring::cqueue;
 
 use super::{CANCEL_TAG, Inner, Ring};
 use crate::driver::counters::counters;
-use crate::driver::slab::{Cqe, Lifecycle, Orphan};
-use crate::driver::wakers::{give_scratch, set_waker, take_scratch};
+use crate::driver::slab::Cqe;
+use crate::driver::slot::{Delivered, Effects};
+use crate::driver::wakers::{give_scratch, take_scratch};
 
-/// What a reap collected, to be acted on after the lock is released:
-/// wakers may run arbitrary code and dropped buffers may be large.
-pub(super) struct Reaped {
-    pub(super) wakers: Vec<Waker>,
-    pub(super) dropped: Vec<Box<dyn Orphan>>,
-    /// Provided-buffer data that arrived for dropped operations.
-    release: Vec<u16>,
-}
+/// What a reap collected, to be acted on after the lock is released.
+pub(super) type Reaped = Effects;
 
-impl Default for Reaped {
-    fn default() -> Self {
-        Reaped {
+impl Effects {
+    /// Effects to collect, in this thread's reusable waker buffer.
+    pub(super) fn new() -> Effects {
+        Effects {
             wakers: take_scratch(),
-            dropped: Vec::new(),
-            release: Vec::new(),
-        }
-    }
-}
-
-impl Reaped {
-    /// A CQE nobody will read: give back the provided buffer it carries.
-    pub(super) fn release_buffer(&mut self, cqe: Cqe) {
-        if let Some(bid) = cqueue::buffer_select(cqe.flags) {
-            self.release.push(bid);
+            ..Effects::default()
         }
     }
 
+    /// Carries the effects out, the ring's lock released.
     pub(super) fn finish(mut self, ring: &Ring) {
         ring.handshake().deliver(&mut self.wakers);
         give_scratch(self.wakers);
@@ -52,21 +39,11 @@ impl Reaped {
 impl Ring {
     /// Polls a single-shot operation for its completion.
     pub(crate) fn poll_complete(&self, index: usize, cx: &mut Context<'_>) -> Poll<Cqe> {
-        let mut reaped = Reaped::default();
+        let mut reaped = Reaped::new();
         let poll = {
             let mut inner = self.lock();
             inner.reap(&mut reaped);
-            match inner.slab.get_mut(index) {
-                Some(Lifecycle::Completed(_)) => match inner.slab.remove(index) {
-                    Some(Lifecycle::Completed(cqe)) => Poll::Ready(cqe),
-                    _ => unreachable!(),
-                },
-                Some(Lifecycle::Waiting(waker)) => {
-                    set_waker(waker, cx);
-                    Poll::Pending
-                }
-                _ => unreachable!("poll_complete on a slot that is not a live single-shot op"),
-            }
+            inner.slab.poll_single(index, cx)
         };
         reaped.finish(self);
         poll
@@ -75,28 +52,11 @@ impl Ring {
     /// Polls a multishot operation for its next completion; `None` once the
     /// final CQE was taken (the slot is then free).
     pub(crate) fn poll_next(&self, index: usize, cx: &mut Context<'_>) -> Poll<Option<Cqe>> {
-        let mut reaped = Reaped::default();
+        let mut reaped = Reaped::new();
         let poll = {
             let mut inner = self.lock();
             inner.reap(&mut reaped);
-            match inner.slab.get_mut(index) {
-                Some(Lifecycle::Streaming {
-                    waker,
-                    queue,
-                    finished,
-                }) => {
-                    if let Some(cqe) = queue.pop_front() {
-                        Poll::Ready(Some(cqe))
-                    } else if *finished {
-                        inner.slab.remove(index);
-                        Poll::Ready(None)
-                    } else {
-                        set_waker(waker, cx);
-                        Poll::Pending
-                    }
-                }
-                _ => unreachable!("poll_next on a slot that is not a live multishot op"),
-            }
+            inner.slab.poll_stream(index, cx)
         };
         reaped.finish(self);
         poll
@@ -126,41 +86,12 @@ impl Inner {
                 cqe.buf_offset = acct.consume(bid, len, cqueue::buffer_more(cqe.flags));
             }
             let index = entry.user_data() as usize;
-            let Some(slot) = slab.get_mut(index) else {
-                tracing::debug!(target: "shardio::driver", index, "CQE for a free slot ignored");
-                // Its provided buffer (accounted above) still goes back.
-                reaped.release_buffer(cqe);
-                continue;
-            };
-            match slot {
-                Lifecycle::Waiting(waker) => {
-                    reaped.wakers.extend(waker.take());
-                    *slot = Lifecycle::Completed(cqe);
-                    counters().op_completed();
+            match slab.deliver(index, cqe, reaped) {
+                Delivered::Final => counters().op_completed(),
+                Delivered::Stray => {
+                    tracing::debug!(target: "shardio::driver", index, "CQE for a free slot ignored");
                 }
-                Lifecycle::Streaming {
-                    waker,
-                    queue,
-                    finished,
-                } => {
-                    queue.push_back(cqe);
-                    if !cqe.more() {
-                        *finished = true;
-                        counters().op_completed();
-                    }
-                    reaped.wakers.extend(waker.take());
-                }
-                Lifecycle::Ignored(orphan) => {
-                    orphan.cqe(cqe);
-                    reaped.release_buffer(cqe);
-                    if !cqe.more() {
-                        if let Some(Lifecycle::Ignored(data)) = slab.remove(index) {
-                            reaped.dropped.push(data);
-                        }
-                    }
-                }
-                // A notification after completion (e.g. zero-copy send): nothing to do.
-                Lifecycle::Completed(_) => {}
+                Delivered::Other => {}
             }
         }
     }

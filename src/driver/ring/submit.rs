@@ -43,7 +43,7 @@ impl Ring {
 
     /// Submits everything pushed so far, and reaps.
     pub(crate) fn flush(&self) {
-        let mut reaped = Reaped::default();
+        let mut reaped = Reaped::new();
         {
             let mut inner = self.lock();
             inner.flush(&mut reaped);
