@@ -98,6 +98,10 @@ pub struct Metrics {
     /// first once anything ran in it), with what its operations cost; see
     /// [`PriorityClass::stats`](crate::sched::PriorityClass::stats).
     pub classes: Vec<crate::sched::ClassStats>,
+    /// Every scheduler device in use (a disk, one direction of a network
+    /// interface), with what it holds now: requests in flight and queued,
+    /// and the level of its token bucket when it has a model.
+    pub devices: Vec<crate::sched::DeviceStats>,
 }
 
 /// One worker's stall counters, as listed in [`Metrics::stalls`].
@@ -210,6 +214,7 @@ pub fn metrics() -> Metrics {
         worker_groups,
         stalls: stall_stats(),
         classes: crate::sched::all_stats(),
+        devices: crate::sched::all_devices(),
     }
 }
 

@@ -565,3 +565,72 @@ fn a_send_dropped_in_flight_keeps_its_slot_until_the_kernel_is_done() -> io::Res
         Ok(())
     })
 }
+
+#[test]
+fn each_interface_is_a_device_and_classes_keep_latency_histograms() -> io::Result<()> {
+    let rt = runtime(shardio::Config::new());
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let class = PriorityClass::new("histograms", 100);
+        let before = class.stats();
+        let listener = shardio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await?;
+            let mut buf = vec![0u8; 64];
+            for _ in 0..50 {
+                s.read_exact(&mut buf).await?;
+                s.write_all(&buf).await?;
+            }
+            io::Result::Ok(())
+        });
+        let mut client = shardio::net::TcpStream::connect(addr).await?;
+        client.set_class(&class);
+        let mut buf = [0u8; 64];
+        for _ in 0..50 {
+            client.write_all(&[1u8; 64]).await?;
+            client.read_exact(&mut buf).await?;
+        }
+        server.await.expect("server")?;
+        let path = temp("histograms");
+        let file = File::create(&path).await?;
+        file.set_class(&class);
+        for i in 0..20u64 {
+            let (res, _) = file.write_all_at(vec![3u8; 4096], i * 4096).await;
+            res?;
+        }
+        std::fs::remove_file(&path)?;
+        if shardio::metrics().fallback_active {
+            return Ok(()); // sockets on epoll are not scheduled
+        }
+        let stats = class.stats();
+        let sent = stats
+            .queue_delay_histogram
+            .since(&before.queue_delay_histogram);
+        assert!(
+            sent.count() >= 70,
+            "50 sends, 50 receives, 20 writes: {stats:?}"
+        );
+        let device = stats
+            .device_time_histogram
+            .since(&before.device_time_histogram);
+        assert_eq!(
+            device.count(),
+            20,
+            "only the file writes are awaited to completion"
+        );
+        let latency = stats.latency_histogram.since(&before.latency_histogram);
+        assert_eq!(latency.count(), sent.count(), "one latency per operation");
+        assert!(latency.p99() >= latency.p50() && latency.p999() >= latency.p99());
+        let names: Vec<String> = shardio::metrics()
+            .devices
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        for want in ["net lo tx", "net lo rx"] {
+            assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+        }
+        assert!(names.iter().any(|n| n.starts_with("disk ")), "{names:?}");
+        Ok(())
+    })
+}

@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker, ready};
@@ -60,6 +60,13 @@ impl Wake for Waiters {
 }
 
 impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
+    /// The socket's fd, borrowed for as long as `self`.
+    fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: `self.sock` owns the fd and lives as long as `self`,
+        // which the borrow cannot outlive.
+        unsafe { BorrowedFd::borrow_raw(self.sock.as_raw_fd()) }
+    }
+
     pub(crate) fn new(sock: S) -> PollIo<S> {
         let waiting = || {
             Mutex::new(Waiting {
@@ -139,7 +146,9 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
         {
             let mut admit = self.send_admit.lock();
             if admit.is_none() {
-                *admit = self.sched.admit_net(Dir::Write, bytes, Hold::Instant);
+                *admit = self
+                    .sched
+                    .admit_net(self.fd(), Dir::Write, bytes, Hold::Instant);
             }
             if let Some(a) = admit.as_mut() {
                 drop(ready!(Pin::new(a).poll(cx)));
@@ -216,7 +225,7 @@ impl<S: AsRawFd + Send + Sync + 'static> PollIo<S> {
                 Direction::Read => Dir::Read,
                 Direction::Write => Dir::Write,
             };
-            self.sched.charge_net(dir, len(r));
+            self.sched.charge_net(self.fd(), dir, len(r));
         }
         res
     }

@@ -242,7 +242,7 @@ impl UringStream {
                     Ok(n) => {
                         st.charge = self
                             .sched
-                            .admit_net(Dir::Read, n, Hold::Instant)
+                            .admit_net(self.fd.as_fd(), Dir::Read, n, Hold::Instant)
                             .map(Box::new);
                         st.current = Some((Pending::Owned(vec), 0));
                     }
@@ -267,7 +267,7 @@ impl UringStream {
                     if lease.len() > 0 {
                         st.charge = self
                             .sched
-                            .admit_net(Dir::Read, lease.len(), Hold::Instant)
+                            .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
                             .map(Box::new);
                         st.current = Some((Pending::Lease(lease), 0));
                     }
@@ -411,7 +411,12 @@ impl UringStream {
                     let len: usize = bufs.iter().map(|b| b.len()).sum();
                     st.admit = self
                         .sched
-                        .admit_net(Dir::Write, len.min(WRITE_CHUNK), Hold::Instant)
+                        .admit_net(
+                            self.fd.as_fd(),
+                            Dir::Write,
+                            len.min(WRITE_CHUNK),
+                            Hold::Instant,
+                        )
                         .map(Box::new);
                 }
                 if let Some(admit) = &mut st.admit {

@@ -8,8 +8,9 @@ use std::task::{Context, Poll};
 
 use super::class::ClassInner;
 use super::clock::now_ns;
-use super::device::{Device, Permit};
+use super::device::Device;
 use super::dir::Dir;
+use super::permit::Permit;
 use super::timer;
 use super::token_bucket::TokenBucket;
 use super::waiter::{Hold, Waiter};

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock, Weak};
 
 use super::active::activate;
 use super::clock::now_ns;
+use super::histogram::{AtomicHistogram, Histogram};
 use super::token_bucket::TokenBucket;
 use crate::sync::Mutex;
 
@@ -67,6 +68,9 @@ pub(crate) struct Counters {
     pub(crate) in_device_ns: AtomicU64,
     pub(crate) starvation_ns: AtomicU64,
     pub(crate) activations: AtomicU64,
+    pub(crate) queue_delays: AtomicHistogram,
+    pub(crate) device_times: AtomicHistogram,
+    pub(crate) latencies: AtomicHistogram,
 }
 
 /// What a class's operations have cost so far (see [`PriorityClass::stats`]).
@@ -102,6 +106,16 @@ pub struct ClassStats {
     /// Times the class went from nothing queued to something queued on a
     /// device.
     pub activations: u64,
+    /// Each operation's wait from issue (including a bandwidth cap's) to
+    /// dispatch.
+    pub queue_delay_histogram: Histogram,
+    /// Each operation's time from dispatch to completion, for operations
+    /// awaited to completion (file I/O, owned-buffer sends); socket reads
+    /// and writes leave the device when they are dispatched.
+    pub device_time_histogram: Histogram,
+    /// Each operation's time from issue to completion (to dispatch for
+    /// socket reads and writes): queue delay plus device time.
+    pub latency_histogram: Histogram,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -215,6 +229,9 @@ impl ClassInner {
             in_device: d(&c.in_device_ns),
             starvation: d(&c.starvation_ns),
             activations: c.activations.load(Relaxed),
+            queue_delay_histogram: c.queue_delays.snapshot(),
+            device_time_histogram: c.device_times.snapshot(),
+            latency_histogram: c.latencies.snapshot(),
         }
     }
 }

@@ -134,6 +134,20 @@ impl Device {
         self.state.lock()
     }
 
+    /// What the device holds now, for `metrics()`.
+    pub(crate) fn stats(&self) -> DeviceStats {
+        let (in_flight, queued) = {
+            let st = self.lock();
+            (st.inflight, st.queued)
+        };
+        DeviceStats {
+            name: self.name.clone(),
+            in_flight,
+            queued,
+            bucket_level: self.bucket.as_ref().map(|b| b.level()),
+        }
+    }
+
     /// Requests (in flight, queued) now.
     #[cfg(all(test, shardio_loom))]
     pub(crate) fn counts(&self) -> (usize, usize) {
@@ -255,15 +269,17 @@ impl Device {
     }
 
     /// A granted request finished (its permit was dropped).
-    fn complete(&self, dispatched_at: u64, class: &ClassInner, held: u64) {
+    pub(super) fn complete(&self, waiter: &Waiter, held: u64) {
         let now = now_ns();
         if let Some(bucket) = &self.bucket {
             bucket.release(held);
         }
-        class
-            .counters
-            .in_device_ns
-            .fetch_add(now.saturating_sub(dispatched_at), Ordering::Relaxed);
+        let class = &*waiter.class;
+        let in_device = now.saturating_sub(waiter.dispatched_at());
+        let c = &class.counters;
+        c.in_device_ns.fetch_add(in_device, Ordering::Relaxed);
+        c.device_times.record(in_device);
+        c.latencies.record(now.saturating_sub(waiter.queued_at));
         let wake = {
             let mut st = self.lock();
             st.inflight -= 1;
@@ -386,8 +402,13 @@ impl Device {
         c.ops.fetch_add(1, Ordering::Relaxed);
         c.bytes.fetch_add(waiter.bytes, Ordering::Relaxed);
         c.consumption_ns.fetch_add(waiter.cost, Ordering::Relaxed);
-        c.queue_delay_ns
-            .fetch_add(now.saturating_sub(waiter.queued_at), Ordering::Relaxed);
+        let delay = now.saturating_sub(waiter.queued_at);
+        c.queue_delay_ns.fetch_add(delay, Ordering::Relaxed);
+        c.queue_delays.record(delay);
+        if waiter.hold == Hold::Instant {
+            // It leaves the device now: dispatch is its completion.
+            c.latencies.record(delay);
+        }
         tracing::trace!(class = %waiter.class.name, device = %self.name, cost = waiter.cost, "dispatched");
         if let Some(w) = ws.waker.take() {
             wake.push(w);
@@ -396,42 +417,27 @@ impl Device {
     }
 }
 
-/// A dispatched request: dropping it tells the device the request is done.
-pub(crate) struct Permit {
-    device: Arc<Device>,
-    waiter: Arc<Waiter>,
-}
-
-impl Permit {
-    pub(crate) fn new(device: Arc<Device>, waiter: Arc<Waiter>) -> Permit {
-        Permit { device, waiter }
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let at = self.waiter.dispatched_at();
-        if self.waiter.hold == Hold::Instant {
-            // It left the device when it was dispatched.
-            return;
-        }
-        let held = self.waiter.held.load(Ordering::Relaxed);
-        self.device.complete(at, &self.waiter.class, held);
-    }
-}
-
-impl std::fmt::Debug for Permit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Permit")
-            .field("device", &self.device.name)
-            .field("class", &self.waiter.class.name)
-            .finish()
-    }
+/// A device's state at one moment, in [`Metrics::devices`](crate::Metrics::devices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceStats {
+    /// `disk MAJ:MIN` (with `Read`/`Write` for a duplex disk), or
+    /// `net <interface> tx|rx` (`unix` for Unix sockets, `any` for sockets
+    /// bound to no address).
+    pub name: String,
+    /// Requests dispatched and not completed (those awaited to completion).
+    pub in_flight: usize,
+    /// Requests waiting in the device's fair queue.
+    pub queued: usize,
+    /// Tokens in the device's bucket, in device nanoseconds (negative:
+    /// dispatched ahead of the rate, owed); `None` without a model.
+    pub bucket_level: Option<i64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sched::permit::Permit;
     use crate::sched::class::PriorityClass;
 
     fn run_one(dev: &Arc<Device>, class: &PriorityClass) {

@@ -15,8 +15,9 @@ use loom::sync::Notify;
 use super::admit::{Admit, admit};
 use super::class::PriorityClass;
 use super::cost::CostModel;
-use super::device::{Device, Permit};
+use super::device::Device;
 use super::dir::Dir;
+use super::permit::Permit;
 use super::waiter::Hold;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {

@@ -1,9 +1,10 @@
 //! Priority classes: Seastar's fair queue and device throttle in front of
 //! every file and socket operation.
 //!
-//! Each device (a disk, identified by the file's `st_dev`; the network's
-//! transmit and receive sides) has one fair queue shared by all runtime
-//! threads. A request costs the device time it takes, `1/IOPS +
+//! Each device (a disk, identified by the file's `st_dev`; the transmit
+//! and receive sides of each network interface, found from a socket's local
+//! address, with Unix sockets a device of their own) has one fair queue
+//! shared by all runtime threads. A request costs the device time it takes, `1/IOPS +
 //! bytes/bandwidth` from an [`IoProperties`] model; the queue dispatches
 //! the class with the least accumulated `cost / shares`, and a token bucket
 //! refilled at `rate_factor` device-seconds per second keeps the device from
@@ -28,7 +29,7 @@
 //! What is scheduled: file reads and writes (positional, vectored and
 //! through `AsyncRead`/`AsyncWrite`) and `sync_all`/`sync_data`, on the
 //! file's disk; socket sends, charged before they are submitted, on the
-//! network's transmit side; socket receives, charged when they complete
+//! transmit side of its interface; socket receives, charged when they complete
 //! (the class carries the cost as debt), on the receive side: a stream
 //! hands received bytes to the reader once the receive side dispatches
 //! them; a datagram, received straight into the caller's buffer, leaves
@@ -59,8 +60,11 @@ mod current;
 pub(crate) mod device;
 mod dir;
 pub(crate) mod fair_queue;
+mod histogram;
+mod iface;
 #[cfg(all(test, shardio_loom))]
 mod loom_models;
+mod permit;
 mod properties;
 mod registry;
 pub(crate) mod split;
@@ -71,12 +75,15 @@ mod waiter;
 
 pub use class::{ClassStats, DEFAULT_SHARES, PriorityClass};
 pub use current::Scoped;
+pub use device::DeviceStats;
+pub use histogram::Histogram;
 pub use properties::{DiskProperties, IoProperties, NetProperties, parse_size};
 
 pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;
-pub(crate) use device::Permit;
 pub(crate) use dir::Dir;
+pub(crate) use permit::Permit;
+pub(crate) use registry::all_devices;
 pub(crate) use registry::{DEFAULT_INFLIGHT_CAP, DEFAULT_LATENCY_GOAL, install};
 pub(crate) use target::Target;
 pub(crate) use waiter::Hold;

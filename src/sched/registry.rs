@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use super::active::activate;
 use super::cost::CostModel;
 use super::device::Device;
 use super::dir::Dir;
+use super::iface;
 use super::properties::{DiskProperties, IoProperties, NetProperties};
 use crate::sync::{Mutex, RwLock};
 
@@ -18,11 +19,13 @@ pub(crate) const DEFAULT_LATENCY_GOAL: Duration = Duration::from_micros(750);
 /// Requests in flight per device without a model.
 pub(crate) const DEFAULT_INFLIGHT_CAP: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     /// A disk by `st_dev`; a duplex disk has one device per direction.
     Disk(u64, Option<Dir>),
-    Net(Dir),
+    /// A network interface by name (or `iface::UNIX`, `iface::ANY`), one
+    /// device per direction.
+    Net(String, Dir),
 }
 
 struct Model {
@@ -80,8 +83,8 @@ fn device(key: Key) -> Arc<Device> {
         (DEFAULT_LATENCY_GOAL.as_nanos() as u64, DEFAULT_INFLIGHT_CAP),
         |m| (m.latency_goal_ns, m.cap),
     );
-    let (name, cost) = match key {
-        Key::Disk(dev, dir) => {
+    let (name, cost) = match &key {
+        &Key::Disk(dev, dir) => {
             let name = match dir {
                 None => format!("disk {}:{}", libc::major(dev), libc::minor(dev)),
                 Some(d) => format!("disk {}:{} {d:?}", libc::major(dev), libc::minor(dev)),
@@ -92,12 +95,15 @@ fn device(key: Key) -> Arc<Device> {
                 props.map_or_else(CostModel::nominal, |p| CostModel::disk(p, goal)),
             )
         }
-        Key::Net(dir) => {
+        Key::Net(iface, dir) => {
             let name = match dir {
-                Dir::Read => "net rx".to_string(),
-                Dir::Write => "net tx".to_string(),
+                Dir::Read => format!("net {iface} rx"),
+                Dir::Write => format!("net {iface} tx"),
             };
-            let props = model.as_ref().and_then(|m| m.net.as_ref());
+            let props = model
+                .as_ref()
+                .and_then(|m| m.net.as_ref())
+                .filter(|p| p.interface.as_ref().is_none_or(|only| only == iface));
             (
                 name,
                 props.map_or_else(CostModel::nominal, |p| CostModel::net(p, goal)),
@@ -105,7 +111,7 @@ fn device(key: Key) -> Arc<Device> {
         }
     };
     let d = Device::new(name, cost, cap);
-    devices.insert(key, Arc::clone(&d));
+    devices.insert(key.clone(), Arc::clone(&d));
     d
 }
 
@@ -136,7 +142,23 @@ pub(crate) fn disk_of(fd: &impl AsRawFd) -> io::Result<(Arc<Device>, Arc<Device>
     })
 }
 
-/// The network's receive and transmit devices.
-pub(crate) fn net() -> (Arc<Device>, Arc<Device>) {
-    (device(Key::Net(Dir::Read)), device(Key::Net(Dir::Write)))
+/// The receive and transmit devices of the interface socket `fd` uses.
+pub(crate) fn net_of(fd: BorrowedFd<'_>) -> (Arc<Device>, Arc<Device>) {
+    let iface = iface::of(fd);
+    (
+        device(Key::Net(iface.clone(), Dir::Read)),
+        device(Key::Net(iface, Dir::Write)),
+    )
+}
+
+/// The state of every device in use under the current settings.
+pub(crate) fn all_devices() -> Vec<super::device::DeviceStats> {
+    let devices: Vec<Arc<Device>> = DEVICES
+        .lock()
+        .as_ref()
+        .map(|d| d.values().cloned().collect())
+        .unwrap_or_default();
+    let mut stats: Vec<_> = devices.iter().map(|d| d.stats()).collect();
+    stats.sort_by(|a, b| a.name.cmp(&b.name));
+    stats
 }

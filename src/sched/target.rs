@@ -1,7 +1,7 @@
 //! The scheduler state a file or socket carries: its own class, if set,
 //! and its devices, found on first use.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::{Arc, OnceLock};
 
 use super::active::active;
@@ -83,16 +83,23 @@ impl Target {
             .max_bytes(dir)
     }
 
-    /// Queues a socket operation on the network's transmit (`Dir::Write`)
-    /// or receive (`Dir::Read`) side; `None` when the scheduler is off.
-    pub(crate) fn admit_net(&self, dir: Dir, bytes: usize, hold: Hold) -> Option<Admit> {
-        let dev = self.device(dir, || Some(registry::net()))?;
+    /// Queues an operation of socket `fd` on the transmit (`Dir::Write`)
+    /// or receive (`Dir::Read`) side of its interface (found on first
+    /// use); `None` when the scheduler is off.
+    pub(crate) fn admit_net(
+        &self,
+        fd: BorrowedFd<'_>,
+        dir: Dir,
+        bytes: usize,
+        hold: Hold,
+    ) -> Option<Admit> {
+        let dev = self.device(dir, || Some(registry::net_of(fd)))?;
         Some(self.admit_on(dev, dir, bytes, hold))
     }
 
-    /// Charges a completed socket operation after the fact (post-paid).
-    pub(crate) fn charge_net(&self, dir: Dir, bytes: usize) {
-        if let Some(dev) = self.device(dir, || Some(registry::net())) {
+    /// Charges a completed operation of socket `fd` after the fact (post-paid).
+    pub(crate) fn charge_net(&self, fd: BorrowedFd<'_>, dir: Dir, bytes: usize) {
+        if let Some(dev) = self.device(dir, || Some(registry::net_of(fd))) {
             dev.charge_after(&resolve(self.own()), dir, bytes as u64);
         }
     }

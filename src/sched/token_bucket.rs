@@ -72,6 +72,13 @@ impl TokenBucket {
             .wrapping_add(tokens)
     }
 
+    /// Tokens in the bucket now (negative: grabbed ahead of the rate).
+    pub(crate) fn level(&self) -> i64 {
+        self.head
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.tail.load(Ordering::Acquire)) as i64
+    }
+
     /// Tokens still missing before position `pos` may go (0: go now).
     pub(crate) fn deficiency(&self, pos: u64) -> u64 {
         let behind = pos.wrapping_sub(self.head.load(Ordering::Acquire)) as i64;

@@ -39,12 +39,19 @@ impl Shape {
 pub struct Namespace {
     name: String,
     addr: Ipv4Addr,
+    iface: String,
 }
 
 impl Namespace {
     /// This end's address on the link.
     pub fn addr(&self) -> Ipv4Addr {
         self.addr
+    }
+
+    /// This end's interface on the link, as `ip link` shows it inside the
+    /// namespace.
+    pub fn interface(&self) -> &str {
+        &self.iface
     }
 
     /// The namespace's name (`ip netns` lists it while the link lives).
@@ -102,19 +109,21 @@ impl ShapedLink {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{:x}{n}", std::process::id());
+        // Interface names are at most 15 bytes.
+        let (va, vb) = (format!("v{tag}a"), format!("v{tag}b"));
         let link = ShapedLink {
             a: Namespace {
                 name: format!("shdio{tag}a"),
                 addr: Ipv4Addr::new(10, 77, 0, 1),
+                iface: va.clone(),
             },
             b: Namespace {
                 name: format!("shdio{tag}b"),
                 addr: Ipv4Addr::new(10, 77, 0, 2),
+                iface: vb.clone(),
             },
             shape,
         };
-        // Interface names are at most 15 bytes.
-        let (va, vb) = (format!("v{tag}a"), format!("v{tag}b"));
         run("ip", &["netns", "add", &link.a.name])?;
         // From here on, drop removes what exists.
         run("ip", &["netns", "add", &link.b.name])?;

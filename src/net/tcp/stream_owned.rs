@@ -6,6 +6,7 @@
 
 use std::future::poll_fn;
 use std::io;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use super::stream::{Inner, TcpStream};
@@ -76,9 +77,12 @@ impl TcpStream {
     pub async fn write_all_owned<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
         match &self.inner {
             Inner::Uring(s) => {
-                let admit = s
-                    .sched
-                    .admit_net(Dir::Write, buf.bytes_init(), Hold::UntilDone);
+                let admit = s.sched.admit_net(
+                    s.fd().as_fd(),
+                    Dir::Write,
+                    buf.bytes_init(),
+                    Hold::UntilDone,
+                );
                 let permit = dispatched(admit).await;
                 let fd = Arc::clone(s.fd());
                 // MSG_WAITALL: the kernel retries short sends itself. The
@@ -141,7 +145,10 @@ impl TcpStream {
             return self.write_all_owned(buf).await;
         };
         let expected = buf.bytes_init();
-        let permit = dispatched(s.sched.admit_net(Dir::Write, expected, Hold::UntilDone)).await;
+        let admit = s
+            .sched
+            .admit_net(s.fd().as_fd(), Dir::Write, expected, Hold::UntilDone);
+        let permit = dispatched(admit).await;
         // The permit is held until the kernel's last CQE for the send, even
         // if this future is dropped first.
         let mut sends = Multishot::new(SendZc {

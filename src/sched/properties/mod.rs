@@ -38,6 +38,7 @@ pub use number::parse_size;
 ///     write_iops: 1000
 ///     write_bandwidth: 100M
 /// network:
+///   interface: eth0
 ///   tx_ops: 1M
 ///   tx_bandwidth: 1.25G
 ///   rx_ops: 1M
@@ -63,7 +64,10 @@ pub use number::parse_size;
 /// `write_saturation_length`, `duplex` (default `false`) and `rate_factor`
 /// (default 1). The `network` section is optional; if present it needs
 /// `tx_ops`, `tx_bandwidth`, `rx_ops` and `rx_bandwidth`, and may have
-/// `rate_factor`. Unknown keys are errors, and so is a file that describes
+/// `rate_factor` and `interface` (the figures are then for that network
+/// interface only; without it, for each interface). Sockets are scheduled
+/// per interface, found from their local address (loopback addresses:
+/// `lo`); Unix sockets are a device of their own. Unknown keys are errors, and so is a file that describes
 /// no device at all.
 ///
 /// # Errors
@@ -151,6 +155,10 @@ pub struct DiskProperties {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NetProperties {
+    /// The interface the figures are for (its name, as `ip link` shows
+    /// it); `None`: every interface. Each interface is its own device
+    /// (one queue and token bucket per direction) either way.
+    pub interface: Option<String>,
     /// Transmit operations per second.
     pub tx_ops: f64,
     /// Transmit bytes per second.
@@ -201,13 +209,14 @@ impl DiskProperties {
 }
 
 impl NetProperties {
-    /// A network with the given rates (operations and bytes per second) and
-    /// rate factor 1.
+    /// A network with the given rates (operations and bytes per second),
+    /// rate factor 1, for every interface.
     ///
     /// The values are not checked here; [`IoProperties::from_yaml`] checks
     /// the ones it reads. Set `rate_factor` on the result to change it.
     pub fn new(tx_ops: f64, tx_bandwidth: f64, rx_ops: f64, rx_bandwidth: f64) -> NetProperties {
         NetProperties {
+            interface: None,
             tx_ops,
             tx_bandwidth,
             rx_ops,

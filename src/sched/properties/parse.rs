@@ -66,6 +66,7 @@ const DISK_KEYS: &[&str] = &[
     "rate_factor",
 ];
 const NET_KEYS: &[&str] = &[
+    "interface",
     "tx_ops",
     "tx_bandwidth",
     "rx_ops",
@@ -329,6 +330,32 @@ fn boolean(node: &MarkedYaml<'_>, key: &str) -> io::Result<bool> {
     }
 }
 
+/// A network interface's name, as `ip link` shows it.
+fn interface(node: &MarkedYaml<'_>) -> io::Result<String> {
+    const HINT: &str = "(expected an interface name as `ip link` shows it, e.g. eth0)";
+    let text: &str = match data_of(node) {
+        YamlData::Value(Scalar::String(s)) => s.as_ref(),
+        YamlData::Representation(s, _, _) => s.as_ref(),
+        _ => return Err(value_error(node, "interface", "is not a name", HINT)),
+    };
+    // Linux: at most IFNAMSIZ - 1 bytes, no '/', ':' or whitespace.
+    let valid = !text.is_empty()
+        && text.len() < libc::IFNAMSIZ
+        && !text
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace());
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(value_error(
+            node,
+            "interface",
+            "is not a valid interface name",
+            HINT,
+        ))
+    }
+}
+
 /// One absolute path.
 fn mountpoint(node: &MarkedYaml<'_>, key: &str) -> io::Result<PathBuf> {
     const HINT: &str = "(expected an absolute path, e.g. /var/lib/data)";
@@ -454,6 +481,7 @@ fn parse_network(node: &MarkedYaml<'_>) -> io::Result<NetProperties> {
     let ops = |key: &str| positive(fields.require(key, NEEDS)?, key, OPS_HINT);
     let bandwidth = |key: &str| positive(fields.require(key, NEEDS)?, key, BANDWIDTH_HINT);
     Ok(NetProperties {
+        interface: fields.get("interface").map(interface).transpose()?,
         tx_ops: ops("tx_ops")?,
         tx_bandwidth: bandwidth("tx_bandwidth")?,
         rx_ops: ops("rx_ops")?,

@@ -30,6 +30,9 @@ impl IoProperties {
         if let Some(net) = &self.network {
             out.push_str("network:\n");
             let ind = "  ";
+            if let Some(name) = &net.interface {
+                line(&mut out, ind, "interface", YamlPath(Path::new(name)));
+            }
             line(&mut out, ind, "tx_ops", Num(net.tx_ops));
             line(&mut out, ind, "tx_bandwidth", Num(net.tx_bandwidth));
             line(&mut out, ind, "rx_ops", Num(net.rx_ops));

@@ -204,3 +204,19 @@ fn from_path_names_the_path() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn network_for_one_interface() {
+    let props = IoProperties::from_yaml(
+        "network: {interface: veth0, tx_ops: 1, tx_bandwidth: 2, rx_ops: 3, rx_bandwidth: 4}",
+    )
+    .unwrap();
+    assert_eq!(props.network.unwrap().interface.as_deref(), Some("veth0"));
+    for bad in ["\"\"", "a/b", "\"eth 0\"", "sixteen-chars-xx", "[eth0]"] {
+        let yaml = format!(
+            "network: {{interface: {bad}, tx_ops: 1, tx_bandwidth: 2, rx_ops: 3, rx_bandwidth: 4}}"
+        );
+        let err = IoProperties::from_yaml(&yaml).unwrap_err().to_string();
+        assert!(err.contains("interface"), "{bad}: {err}");
+    }
+}

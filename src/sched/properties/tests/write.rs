@@ -26,6 +26,7 @@ fn to_yaml_round_trips() {
             ..DiskProperties::new("/", 3.0, f64::MAX, f64::MIN_POSITIVE, 1e16)
         })
         .network(NetProperties {
+            interface: Some("veth-\"q\"".into()),
             rate_factor: 5e-324,
             ..NetProperties::new(1.0, 2.5, 1e-5, 9007199254740993.0)
         });
