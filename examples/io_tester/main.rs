@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example io_tester -- --jobs jobs.yaml \
 //!     [--dir /var/tmp] [--io-properties io_properties.yaml] \
-//!     [--duration 10] [--one-class]
+//!     [--duration 10] [--one-class] [--link-mbit 100 [--link-rate-factor 0.8]]
 //! ```
 //!
 //! A jobs file:
@@ -42,11 +42,12 @@
 //!
 //! Files: `cli.rs` the command line, `job.rs` the jobs file, `worker.rs`
 //! the tasks that issue a job's requests, `server.rs` the network jobs'
-//! peer, `report.rs` the tables printed at the end; this file sets up the
+//! peer, `link.rs` the shaped link, `report.rs` the tables printed at the end; this file sets up the
 //! runtime and the classes and runs the jobs.
 
 mod cli;
 mod job;
+mod link;
 mod report;
 mod server;
 mod worker;
@@ -58,7 +59,7 @@ use std::time::Instant;
 
 use shardio::BuilderExt;
 use shardio::net::TcpListener;
-use shardio::sched::{ClassStats, PriorityClass};
+use shardio::sched::{ClassStats, IoProperties, PriorityClass};
 
 use cli::{Args, USAGE, parse_args};
 use job::{Job, Kind, parse_jobs};
@@ -84,21 +85,46 @@ fn run(args: Args) -> io::Result<()> {
     let text = std::fs::read_to_string(&args.jobs)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", args.jobs.display())))?;
     let jobs = parse_jobs(&text).map_err(io::Error::other)?;
+    let link = match args.link_mbit {
+        Some(mbit) => Some(link::Link::new(mbit)?),
+        None => None,
+    };
+    let mut props = match &args.props {
+        Some(p) => Some(IoProperties::from_yaml(
+            &std::fs::read_to_string(p)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
+        )?),
+        None => None,
+    };
+    if let (Some(link), Some(factor)) = (&link, args.link_rate_factor) {
+        let net = link.model(factor);
+        println!(
+            "# network model for {}: {:.1} Mbit/s x {factor}",
+            link.interface(),
+            net.tx_bandwidth * 8.0 / 1e6
+        );
+        props = Some(props.unwrap_or_default().network(net));
+    }
     let mut config = shardio::Config::new();
-    if let Some(p) = &args.props {
-        config = config.io_properties_file(p)?;
+    if let Some(props) = props {
+        config = config.io_properties(props);
     }
     if let Some(goal) = args.latency_goal {
         config = config.io_latency_goal(goal)?;
+    }
+    // The jobs run in the link's namespace `a` (threads spawned from here
+    // on inherit it), their server in `b`.
+    if let Some(link) = &link {
+        link.enter_client_side()?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .shardio(config)
         .build()?;
-    rt.block_on(run_jobs(jobs, args))
+    rt.block_on(run_jobs(jobs, args, link.as_ref()))
 }
 
-async fn run_jobs(jobs: Vec<Job>, args: Args) -> io::Result<()> {
+async fn run_jobs(jobs: Vec<Job>, args: Args, link: Option<&link::Link>) -> io::Result<()> {
     // Classes by name; the first job naming one sets its shares.
     let mut classes: BTreeMap<String, PriorityClass> = BTreeMap::new();
     for job in &jobs {
@@ -126,12 +152,17 @@ async fn run_jobs(jobs: Vec<Job>, args: Args) -> io::Result<()> {
         .iter()
         .any(|j| matches!(j.kind, Kind::Rpc | Kind::Upload))
     {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let job_classes: Vec<(PriorityClass, Job)> =
             jobs.iter().map(|j| (class_of(j), j.clone())).collect();
-        tokio::spawn(serve(listener, job_classes));
-        Some(addr)
+        Some(match link {
+            Some(link) => link.start_server(job_classes)?,
+            None => {
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
+                let addr = listener.local_addr()?;
+                tokio::spawn(serve(listener, job_classes));
+                addr
+            }
+        })
     } else {
         None
     };

@@ -93,4 +93,24 @@ pub(crate) fn report(
             (now.starvation - was.starvation).as_secs_f64(),
         );
     }
+    // The scheduler's own histograms for this run: the wait for dispatch,
+    // the time in the device (operations awaited to completion), and both.
+    println!(
+        "\n{:<12} {:>28} {:>28} {:>28}",
+        "class", "queue p50/p99/p999 µs", "device p50/p99/p999 µs", "latency p50/p99/p999 µs"
+    );
+    for (name, class) in classes {
+        let (now, was) = (class.stats(), &before[name]);
+        let three = |h: shardio::sched::Histogram| {
+            let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+            format!("{:.0}/{:.0}/{:.0}", us(h.p50()), us(h.p99()), us(h.p999()))
+        };
+        println!(
+            "{:<12} {:>28} {:>28} {:>28}",
+            name,
+            three(now.queue_delay_histogram.since(&was.queue_delay_histogram)),
+            three(now.device_time_histogram.since(&was.device_time_histogram)),
+            three(now.latency_histogram.since(&was.latency_histogram)),
+        );
+    }
 }

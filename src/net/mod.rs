@@ -46,6 +46,7 @@ mod sendmsg;
 mod stream_io;
 #[macro_use]
 mod stream_ready;
+mod stream_write;
 pub mod tcp;
 mod udp;
 pub mod unix;

@@ -11,15 +11,15 @@ pub(crate) const WRITE_CHUNK: usize = 64 * 1024;
 /// Most buffers one vectored write sends.
 const WRITE_IOVECS: usize = 64;
 
-/// One non-blocking `sendmsg` of the first [`WRITE_CHUNK`] bytes of `bufs`
-/// (at most [`WRITE_IOVECS`] buffers), without `SIGPIPE`.
-pub(crate) fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+/// One non-blocking `sendmsg` of the first `max` bytes of `bufs` (at most
+/// [`WRITE_CHUNK`], and [`WRITE_IOVECS`] buffers), without `SIGPIPE`.
+pub(crate) fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>], max: usize) -> io::Result<usize> {
     let mut iov = [libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
     }; WRITE_IOVECS];
     let mut count = 0;
-    let mut room = WRITE_CHUNK;
+    let mut room = max.clamp(1, WRITE_CHUNK);
     for buf in bufs.iter().filter(|b| !b.is_empty()) {
         if count == WRITE_IOVECS || room == 0 {
             break;

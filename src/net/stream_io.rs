@@ -10,7 +10,7 @@
 //! stream can be driven by different tasks.
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,7 +19,6 @@ use std::task::{Context, Poll, Waker, ready};
 use futures::Stream;
 use tokio::io::ReadBuf;
 
-use super::sendmsg::{WRITE_CHUNK, send_vectored};
 use crate::driver::{BufLease, Multishot, Op};
 use crate::ops::poll::PollAdd;
 use crate::ops::recv::Recv;
@@ -33,9 +32,9 @@ const RECV_FALLBACK: usize = 16 * 1024;
 const RECV_LIMIT_DEFAULT: u32 = 256 * 1024;
 
 pub(crate) struct UringStream {
-    fd: Arc<OwnedFd>,
+    pub(super) fd: Arc<OwnedFd>,
     read: Mutex<ReadState>,
-    write: Mutex<WriteState>,
+    pub(super) write: Mutex<WriteState>,
     /// The socket's priority class, for the scheduler.
     pub(crate) sched: Target,
 }
@@ -94,15 +93,19 @@ impl ReadState {
     }
 }
 
+/// The write side's state (see `stream_write`).
 #[derive(Default)]
-struct WriteState {
+pub(super) struct WriteState {
     /// A wait for room in the socket's send buffer, armed when a send found
     /// it full.
-    writable: Option<Box<Op<PollAdd<OwnedFd>>>>,
-    /// The next send, waiting for the transmit side to dispatch it.
-    admit: Option<Box<Admit>>,
-    /// The next send was dispatched (charged) and not yet made.
-    paid: bool,
+    pub(super) writable: Option<Box<Op<PollAdd<OwnedFd>>>>,
+    /// The next send, waiting for the transmit side to dispatch it, and
+    /// the bytes it is charged for.
+    pub(super) admit: Option<(Box<Admit>, usize)>,
+    /// Bytes charged to the transmit side and not sent yet (a send that
+    /// found the buffer full, or took less than was charged): the next
+    /// send uses them before it is charged again.
+    pub(super) credit: usize,
 }
 
 impl UringStream {
@@ -372,107 +375,6 @@ impl UringStream {
             buf: Vec::with_capacity(RECV_FALLBACK),
             flags: 0,
         })
-    }
-
-    /// Waits for room in the send buffer if a send found it full; Ready at
-    /// once otherwise (the next send may still find it full).
-    fn poll_room(&self, st: &mut WriteState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(op) = &mut st.writable {
-            let res = ready!(Pin::new(op).poll(cx));
-            st.writable = None;
-            // POLLERR/POLLHUP count as ready: the next send reports them.
-            res?;
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored(cx, &[IoSlice::new(data)])
-    }
-
-    /// Sends what the socket's buffer takes now (at most [`WRITE_CHUNK`]),
-    /// charged to the transmit side first; waits on the ring for room when
-    /// the buffer is full. Ready(Ok(n)): the kernel has the `n` bytes.
-    pub(crate) fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let coop = ready!(tokio::task::coop::poll_proceed(cx));
-        let mut st = self.write.lock();
-        loop {
-            ready!(self.poll_room(&mut st, cx))?;
-            if !st.paid {
-                // Charged before it is sent; until dispatched nothing is
-                // sent (the caller's bytes stay with the caller). The
-                // permit is returned at once: the bytes leave the process
-                // with the send below.
-                if st.admit.is_none() {
-                    let len: usize = bufs.iter().map(|b| b.len()).sum();
-                    st.admit = self
-                        .sched
-                        .admit_net(
-                            self.fd.as_fd(),
-                            Dir::Write,
-                            len.min(WRITE_CHUNK),
-                            Hold::Instant,
-                        )
-                        .map(Box::new);
-                }
-                if let Some(admit) = &mut st.admit {
-                    drop(ready!(Pin::new(admit).poll(cx)));
-                    st.admit = None;
-                }
-                st.paid = true;
-            }
-            match send_vectored(&self.fd, bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Paid for already: the retry is not charged again.
-                    st.writable = Some(Box::new(Op::new(PollAdd {
-                        sock: Arc::clone(&self.fd),
-                        events: libc::POLLOUT,
-                    })));
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                res => {
-                    st.paid = false;
-                    coop.made_progress();
-                    return Poll::Ready(res);
-                }
-            }
-        }
-    }
-
-    /// Ready when a write may be accepted at once: no send found the
-    /// buffer full since the socket last had room. (Like Tokio's, it may be
-    /// a false positive: the next write can still wait.)
-    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.write.lock();
-        self.poll_room(&mut st, cx)
-    }
-
-    /// Writes what the socket takes now, or fails with `WouldBlock`.
-    pub(crate) fn try_write(&self, data: &[u8]) -> io::Result<usize> {
-        let mut cx = Context::from_waker(Waker::noop());
-        match self.poll_write(&mut cx, data) {
-            Poll::Ready(res) => res,
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
-
-    /// Nothing to flush: a write returns once the kernel has its bytes.
-    pub(crate) fn poll_flush(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    /// Flushes, then shuts the write direction down (FIN after the data).
-    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_flush(cx))?;
-        Poll::Ready(self.shutdown(std::net::Shutdown::Write))
-    }
-
-    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        super::direct::shutdown_fd(self.fd.as_fd(), how)
     }
 }
 

@@ -437,8 +437,8 @@ pub struct DeviceStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sched::permit::Permit;
     use crate::sched::class::PriorityClass;
+    use crate::sched::permit::Permit;
 
     fn run_one(dev: &Arc<Device>, class: &PriorityClass) {
         let waiter = dev.enqueue(

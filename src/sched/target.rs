@@ -97,6 +97,16 @@ impl Target {
         Some(self.admit_on(dev, dir, bytes, hold))
     }
 
+    /// The most bytes a send of socket `fd` should carry, when the
+    /// scheduler is on and its interface has a model: what the device's
+    /// bucket passes within its latency goal.
+    pub(crate) fn net_send_len(&self, fd: BorrowedFd<'_>, dir: Dir) -> Option<usize> {
+        let bytes = self
+            .device(dir, || Some(registry::net_of(fd)))?
+            .max_bytes(dir)?;
+        Some(usize::try_from(bytes).unwrap_or(usize::MAX))
+    }
+
     /// Charges a completed operation of socket `fd` after the fact (post-paid).
     pub(crate) fn charge_net(&self, fd: BorrowedFd<'_>, dir: Dir, bytes: usize) {
         if let Some(dev) = self.device(dir, || Some(registry::net_of(fd))) {

@@ -59,10 +59,16 @@ impl TokenBucket {
         }
     }
 
-    /// The largest request that can ever pass at once; larger ones must be
-    /// split.
+    /// The largest part a request is dispatched in; larger ones are split.
+    /// Half the limit: while a part waits (for a timer, which fires a
+    /// little late), tokens keep flowing in up to the other half, so the
+    /// next part starts with them. With parts of the whole limit, the
+    /// completions' ceiling stops the bucket at the waiting part's position
+    /// and every timer's lateness is lost (measured: paced sends on a
+    /// 100 Mbit/s link reached 92% of their model's rate, and 99% with
+    /// half-limit parts).
     pub(crate) fn max_request(&self) -> u64 {
-        self.limit
+        (self.limit / 2).max(1)
     }
 
     /// Takes `tokens`; returns the position `head` must reach for them.
