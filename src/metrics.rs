@@ -5,8 +5,9 @@ use crate::driver::{self, FallbackReason, LiveRing};
 
 /// A snapshot of shardio's process-wide counters.
 ///
-/// Counters only grow, except `rings_alive`. Read it before and after a piece
-/// of work to see what the work cost:
+/// Counters only grow, except `rings_alive` and the gauges of what is held
+/// now (`recv_bytes_held`, `ops_orphaned`). Read it before and after a
+/// piece of work to see what the work cost:
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -74,6 +75,19 @@ pub struct Metrics {
     /// Rings that could not be set up on a thread while io_uring worked in
     /// the process (see [`ring_failures`](Metrics::ring_failures)).
     pub ring_setup_failures: u64,
+    /// Bytes received into shardio's buffers (a ring's shared receive pool,
+    /// or a connection's own buffer when the pool was empty) that their
+    /// readers have not taken yet. A gauge: it falls as readers read. Each
+    /// connection holds at most its receive limit (see
+    /// [`recv_limit_hits`](Self::recv_limit_hits)); a buffer counts whole
+    /// until its reader has taken all of it.
+    pub recv_bytes_held: u64,
+    /// Operations dropped in flight whose last completion has not arrived
+    /// yet: the kernel is still cancelling them, and shardio keeps their
+    /// buffers and fds alive until it is done. A gauge: it falls as the
+    /// kernel lets go (operations leaked at a ring's shutdown, see the
+    /// `shardio::driver` warning, stay counted).
+    pub ops_orphaned: u64,
     /// Whether operations run on the fallback path.
     pub fallback_active: bool,
     /// Why, when `fallback_active`; its `Display` names the cause and the
@@ -201,6 +215,8 @@ pub fn metrics() -> Metrics {
         recv_no_buffers: c.recv_no_buffers,
         registrations_refused: c.registrations_refused,
         ring_setup_failures: c.ring_setup_failures,
+        recv_bytes_held: c.recv_bytes_held,
+        ops_orphaned: c.ops_orphaned,
         fallback_active: reason.is_some(),
         fallback_reason: reason,
         rings,

@@ -15,6 +15,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 
+use super::counters::counters;
 use crate::sync::Mutex;
 use io_uring::IoUring;
 use io_uring::types::BufRingEntry;
@@ -58,6 +59,10 @@ struct BidState {
     refs: u32,
     /// The kernel may still fill the rest of the buffer (`BUF_MORE`).
     kernel: bool,
+    /// Bytes of received data in the buffer counted as held
+    /// (`metrics().recv_bytes_held`) and not yet released: all of its CQEs'
+    /// bytes until the last of them is released.
+    held: u32,
 }
 
 impl Accounting {
@@ -73,6 +78,8 @@ impl Accounting {
         st.consumed = st.consumed.saturating_add(len);
         st.refs += 1;
         st.kernel = more;
+        st.held = st.held.saturating_add(len);
+        counters().recv_held(u64::from(len));
         offset
     }
 
@@ -84,11 +91,25 @@ impl Accounting {
             return false;
         };
         st.refs = st.refs.saturating_sub(1);
+        if st.refs == 0 {
+            // Every receiver of this buffer's data is done with it.
+            counters().recv_released(u64::from(std::mem::take(&mut st.held)));
+        }
         if st.refs == 0 && !st.kernel {
             st.consumed = 0;
             return true;
         }
         false
+    }
+
+    /// The ring goes away: what its buffers held is no longer anyone's.
+    fn forget_held(&self) {
+        let mut bids = self.bids.lock();
+        let held: u64 = bids
+            .iter_mut()
+            .map(|st| u64::from(std::mem::take(&mut st.held)))
+            .sum();
+        counters().recv_released(held);
     }
 }
 
@@ -208,6 +229,7 @@ impl BufRing {
     /// Gives up the memory without freeing it, for a ring dropped while the
     /// kernel might still write into it.
     pub(crate) fn leak(self) {
+        self.acct.forget_held();
         std::mem::forget(self);
     }
 }
@@ -232,6 +254,7 @@ fn mmap(len: usize) -> io::Result<NonNull<u8>> {
 
 impl Drop for BufRing {
     fn drop(&mut self) {
+        self.acct.forget_held();
         // SAFETY: both mappings were created with these lengths in `register`
         // and are not used after this (the ring is gone).
         unsafe {

@@ -21,6 +21,8 @@ pub(crate) struct Counters {
     recv_no_buffers: AtomicU64,
     registrations_refused: AtomicU64,
     ring_setup_failures: AtomicU64,
+    recv_bytes_held: AtomicU64,
+    ops_orphaned: AtomicU64,
 }
 
 /// The counters' values at one moment (each read on its own: counters that
@@ -43,6 +45,8 @@ pub(crate) struct CounterValues {
     pub(crate) recv_no_buffers: u64,
     pub(crate) registrations_refused: u64,
     pub(crate) ring_setup_failures: u64,
+    pub(crate) recv_bytes_held: u64,
+    pub(crate) ops_orphaned: u64,
 }
 
 static COUNTERS: Counters = Counters {
@@ -62,6 +66,8 @@ static COUNTERS: Counters = Counters {
     recv_no_buffers: AtomicU64::new(0),
     registrations_refused: AtomicU64::new(0),
     ring_setup_failures: AtomicU64::new(0),
+    recv_bytes_held: AtomicU64::new(0),
+    ops_orphaned: AtomicU64::new(0),
 };
 
 /// The process's counters.
@@ -139,6 +145,28 @@ impl Counters {
             recv_no_buffers: self.recv_no_buffers.load(Relaxed),
             registrations_refused: self.registrations_refused.load(Relaxed),
             ring_setup_failures: self.ring_setup_failures.load(Relaxed),
+            recv_bytes_held: self.recv_bytes_held.load(Relaxed),
+            ops_orphaned: self.ops_orphaned.load(Relaxed),
         }
+    }
+
+    // Gauges of what is held (they go down as well as up).
+
+    /// `n` received bytes now sit in a receive buffer, not yet read.
+    pub(crate) fn recv_held(&self, n: u64) {
+        self.recv_bytes_held.fetch_add(n, Relaxed);
+    }
+    /// `n` bytes counted by [`recv_held`](Self::recv_held) were read or
+    /// given up.
+    pub(crate) fn recv_released(&self, n: u64) {
+        self.recv_bytes_held.fetch_sub(n, Relaxed);
+    }
+    /// An operation was dropped in flight; its data waits for the last CQE.
+    pub(crate) fn op_orphaned(&self) {
+        self.ops_orphaned.fetch_add(1, Relaxed);
+    }
+    /// The last CQE of an orphaned operation arrived (its data is freed).
+    pub(crate) fn orphan_done(&self) {
+        self.ops_orphaned.fetch_sub(1, Relaxed);
     }
 }

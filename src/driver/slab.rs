@@ -7,6 +7,8 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
+use super::counters::counters;
+
 /// One completion queue entry, as the op sees it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cqe {
@@ -58,11 +60,21 @@ pub(crate) type Held = Box<dyn Send + Sync>;
 
 impl<T> Orphaned<T> {
     pub(crate) fn new(data: T, on_cqe: fn(&mut T, Cqe), held: Option<Held>) -> Self {
+        counters().op_orphaned();
         Orphaned {
             data,
             on_cqe,
             _held: held,
         }
+    }
+}
+
+/// Counted in `metrics().ops_orphaned` from creation until dropped, which
+/// is after the last CQE (or never, for an operation leaked at a ring's
+/// shutdown: it is still held).
+impl<T> Drop for Orphaned<T> {
+    fn drop(&mut self) {
+        counters().orphan_done();
     }
 }
 

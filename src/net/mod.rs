@@ -42,6 +42,7 @@ mod direct;
 mod halves;
 mod poll_io;
 mod raw_io;
+mod read_state;
 mod sendmsg;
 mod stream_io;
 #[macro_use]

@@ -19,7 +19,8 @@ use std::task::{Context, Poll, Waker, ready};
 use futures::Stream;
 use tokio::io::ReadBuf;
 
-use crate::driver::{BufLease, Multishot, Op};
+use super::read_state::{OwnedRecv, Pending, ReadState};
+use crate::driver::{Multishot, Op};
 use crate::ops::poll::PollAdd;
 use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
@@ -37,60 +38,6 @@ pub(crate) struct UringStream {
     pub(super) write: Mutex<WriteState>,
     /// The socket's priority class, for the scheduler.
     pub(crate) sched: Target,
-}
-
-#[derive(Default)]
-struct ReadState {
-    /// The armed multishot receive, if any.
-    recv: Option<Multishot<RecvMulti>>,
-    /// Received bytes not yet handed to the reader, and how far it got.
-    current: Option<(Pending, usize)>,
-    /// A single-shot receive, used when the provided buffers ran out.
-    single: Option<Box<Op<Recv<Vec<u8>>>>>,
-    /// The kernel cannot do multishot receives with provided buffers here.
-    no_multishot: bool,
-    eof: bool,
-    /// The scheduler's charge for `current`, received but not handed out
-    /// until the receive side dispatches it (post-paid receives).
-    charge: Option<Box<Admit>>,
-    /// The last read found nothing: the stream is not readable until bytes
-    /// (or end of stream) arrive. Until a read finds nothing, the stream
-    /// counts as readable, as Tokio's do.
-    drained: bool,
-}
-
-enum Pending {
-    Lease(BufLease),
-    Owned(Vec<u8>),
-}
-
-impl Pending {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Pending::Lease(lease) => lease.bytes(),
-            Pending::Owned(vec) => vec,
-        }
-    }
-}
-
-impl ReadState {
-    /// Copies received bytes into `buf` (consuming them if `consume`);
-    /// returns how many. Copies nothing at end of stream.
-    fn copy_out(&mut self, buf: &mut ReadBuf<'_>, consume: bool) -> usize {
-        let Some((pending, pos)) = &mut self.current else {
-            return 0;
-        };
-        let bytes = &pending.bytes()[*pos..];
-        let n = bytes.len().min(buf.remaining());
-        buf.put_slice(&bytes[..n]);
-        if consume {
-            *pos += n;
-            if *pos == pending.bytes().len() {
-                self.current = None;
-            }
-        }
-        n
-    }
 }
 
 /// The write side's state (see `stream_write`).
@@ -247,7 +194,7 @@ impl UringStream {
                             .sched
                             .admit_net(self.fd.as_fd(), Dir::Read, n, Hold::Instant)
                             .map(Box::new);
-                        st.current = Some((Pending::Owned(vec), 0));
+                        st.current = Some((Pending::Owned(OwnedRecv::new(vec)), 0));
                     }
                     Err(e) => return Poll::Ready(Err(e)),
                 }
@@ -314,10 +261,7 @@ impl UringStream {
     /// back into the socket, and are not silently dropped.
     pub(crate) fn std_fd(&self) -> io::Result<OwnedFd> {
         let mut st = self.read.lock();
-        let mut unread = st
-            .current
-            .as_ref()
-            .map_or(0, |(pending, pos)| pending.bytes().len() - pos);
+        let mut unread = st.unread();
         if let Some(mut recv) = st.recv.take() {
             recv.stop();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

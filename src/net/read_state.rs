@@ -1,0 +1,92 @@
+//! What a stream's receive side holds for its reader: the armed receive,
+//! the received bytes not yet read, and where the reader is in them.
+//! Received bytes count in `metrics().recv_bytes_held` until read.
+
+use tokio::io::ReadBuf;
+
+use crate::driver::{BufLease, Multishot, Op, counters};
+use crate::ops::recv::Recv;
+use crate::ops::recv_multi::RecvMulti;
+use crate::sched::Admit;
+
+#[derive(Default)]
+pub(super) struct ReadState {
+    /// The armed multishot receive, if any.
+    pub(super) recv: Option<Multishot<RecvMulti>>,
+    /// Received bytes not yet handed to the reader, and how far it got.
+    pub(super) current: Option<(Pending, usize)>,
+    /// A single-shot receive, used when the provided buffers ran out.
+    pub(super) single: Option<Box<Op<Recv<Vec<u8>>>>>,
+    /// The kernel cannot do multishot receives with provided buffers here.
+    pub(super) no_multishot: bool,
+    pub(super) eof: bool,
+    /// The scheduler's charge for `current`, received but not handed out
+    /// until the receive side dispatches it (post-paid receives).
+    pub(super) charge: Option<Box<Admit>>,
+    /// The last read found nothing: the stream is not readable until bytes
+    /// (or end of stream) arrive. Until a read finds nothing, the stream
+    /// counts as readable, as Tokio's do.
+    pub(super) drained: bool,
+}
+
+/// Received bytes waiting for the reader.
+pub(super) enum Pending {
+    /// In a provided buffer of the ring's pool (counted as held by the
+    /// pool's accounting).
+    Lease(BufLease),
+    /// In the connection's own buffer, from a single-shot receive.
+    Owned(OwnedRecv),
+}
+
+impl Pending {
+    pub(super) fn bytes(&self) -> &[u8] {
+        match self {
+            Pending::Lease(lease) => lease.bytes(),
+            Pending::Owned(owned) => &owned.0,
+        }
+    }
+}
+
+/// The buffer of a single-shot receive, counted as held until dropped.
+pub(super) struct OwnedRecv(Vec<u8>);
+
+impl OwnedRecv {
+    pub(super) fn new(vec: Vec<u8>) -> OwnedRecv {
+        counters().recv_held(vec.len() as u64);
+        OwnedRecv(vec)
+    }
+}
+
+impl Drop for OwnedRecv {
+    fn drop(&mut self) {
+        counters().recv_released(self.0.len() as u64);
+    }
+}
+
+impl ReadState {
+    /// Copies received bytes into `buf` (consuming them if `consume`);
+    /// returns how many. Copies nothing at end of stream.
+    pub(super) fn copy_out(&mut self, buf: &mut ReadBuf<'_>, consume: bool) -> usize {
+        let Some((pending, pos)) = &mut self.current else {
+            return 0;
+        };
+        let bytes = &pending.bytes()[*pos..];
+        let n = bytes.len().min(buf.remaining());
+        buf.put_slice(&bytes[..n]);
+        if consume {
+            *pos += n;
+            if *pos == pending.bytes().len() {
+                self.current = None;
+            }
+        }
+        n
+    }
+
+    /// Bytes received and not yet read, of those already handed over by
+    /// the receive (for `into_std`'s count).
+    pub(super) fn unread(&self) -> usize {
+        self.current
+            .as_ref()
+            .map_or(0, |(pending, pos)| pending.bytes().len() - pos)
+    }
+}
