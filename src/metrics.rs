@@ -50,8 +50,9 @@ pub struct Metrics {
     /// the completions; shardio flushed them).
     pub cq_overflows: u64,
     /// Times a connection's multishot receive stopped after a socket
-    /// buffer's worth of bytes and waited for its reader to take them
-    /// before it was armed again. (A reader that stops reading so holds at
+    /// buffer's worth of bytes (at most a quarter of its ring's shared
+    /// receive pool, 1 MiB) and waited for its reader to take them before it
+    /// was armed again. (A reader that stops reading so holds at
     /// most that much in shardio's buffers; the rest waits in the kernel's
     /// socket buffer, and TCP pushes back on the sender.)
     pub recv_limit_hits: u64,

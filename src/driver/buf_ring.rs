@@ -30,6 +30,10 @@ const IOU_PBUF_RING_INC: u16 = 2;
 const ENTRIES: u16 = 256;
 const BUF_SIZE: usize = 16 * 1024;
 
+/// Bytes of one ring's receive pool (without a fault plan), shared by all
+/// its connections.
+pub(crate) const POOL_BYTES: usize = ENTRIES as usize * BUF_SIZE;
+
 pub(crate) struct BufRing {
     /// Buffers in the ring: `ENTRIES` (fewer under a fault plan), a power of two.
     count: u16,

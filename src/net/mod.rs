@@ -5,9 +5,10 @@
 //! codecs and the rest run on them unchanged. Underneath, a connection's
 //! reads come from a multishot receive into buffers the kernel picks from a
 //! per-ring pool (an idle connection holds no buffer; a connection whose
-//! reader stops holds at most about a socket buffer's worth, after which
-//! the receive stops until the reader takes them, and TCP pushes back on the
-//! sender as it would with Tokio). Writes go straight to the socket with a
+//! reader stops holds at most about a socket buffer's worth, and never more
+//! than a quarter of the pool, after which the receive stops until the
+//! reader takes them, and TCP pushes back on the sender as it would with
+//! Tokio). Writes go straight to the socket with a
 //! non-blocking `sendmsg`, waiting on the ring for room when its buffer is
 //! full: as with Tokio, once a write returned `Ok(n)` the kernel has the
 //! `n` bytes, even if the thread blocks or the process exits right after.

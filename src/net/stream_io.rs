@@ -31,6 +31,8 @@ use crate::sync::Mutex;
 const RECV_FALLBACK: usize = 16 * 1024;
 /// The receive limit where `SO_RCVBUF` cannot be read.
 const RECV_LIMIT_DEFAULT: u32 = 256 * 1024;
+/// The most one connection may hold of its ring's receive pool: a quarter.
+const RECV_POOL_SHARE: u32 = (crate::driver::RECV_POOL_BYTES / 4) as u32;
 
 pub(crate) struct UringStream {
     pub(super) fd: Arc<OwnedFd>,
@@ -305,12 +307,15 @@ impl UringStream {
     /// What a connection may hold of received bytes its reader has not
     /// taken, before its receive is paused and the rest waits in the
     /// kernel: about a socket buffer's worth (`SO_RCVBUF`), as much as a
-    /// Tokio socket would hold for a reader that stops.
+    /// Tokio socket would hold for a reader that stops, but never more than
+    /// [`RECV_POOL_SHARE`] of the ring's shared pool, so that one stalled
+    /// reader with a large socket buffer cannot take every buffer of the
+    /// connections beside it.
     fn recv_limit(&self) -> u32 {
         socket2::SockRef::from(&*self.fd)
             .recv_buffer_size()
             .map_or(RECV_LIMIT_DEFAULT, |n| u32::try_from(n).unwrap_or(u32::MAX))
-            .max(RECV_FALLBACK as u32)
+            .clamp(RECV_FALLBACK as u32, RECV_POOL_SHARE)
     }
 
     fn single_recv(&self) -> Op<Recv<Vec<u8>>> {

@@ -22,8 +22,8 @@ use crate::ops::connect::connect;
 ///
 /// Received data lands in buffers the kernel takes from a pool shared by all
 /// connections of the thread's ring; `poll_read` copies from there, and a
-/// connection holds at most about a socket receive buffer (`SO_RCVBUF`) of
-/// bytes nobody read yet. A write is a non-blocking `sendmsg` from the
+/// connection holds at most about a socket receive buffer (`SO_RCVBUF`, at
+/// most 1 MiB: a quarter of the pool) of bytes nobody read yet. A write is a non-blocking `sendmsg` from the
 /// caller's buffers (up to 64 KiB per call), as with Tokio: once it returns
 /// `Ok(n)` the kernel has those `n` bytes, so they are sent even if the
 /// stream is dropped or the process exits right after; when the socket's
