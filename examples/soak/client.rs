@@ -5,19 +5,15 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use shardio::net::TcpStream;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::rounds::{Failure, Message, OP_TIMEOUT, abort, close, echo};
 use crate::stats::{Problem, Rng, Stats};
-
-/// Longer than any round takes: a round that does not end by then hangs.
-pub(crate) const OP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(crate) struct Client {
     pub(crate) id: u64,
@@ -71,8 +67,15 @@ impl Client {
                 break;
             }
             let pick = rng.below(100);
+            let seed = rng.next();
             let res = if pick < 2 {
-                let res = abort(stream, rng, &self.stats).await;
+                let msg = Message {
+                    seed,
+                    len: rng.log_uniform(16 << 10, 1 << 20),
+                };
+                let cut = rng.below(msg.len as u64) as usize;
+                let reset = rng.below(2) == 0;
+                let res = abort(stream, msg, cut, reset, &self.stats).await;
                 self.stats.aborts.fetch_add(1, Relaxed);
                 // Connect again, whatever happened.
                 self.judge("abort", res);
@@ -80,11 +83,17 @@ impl Client {
             } else if pick < 5 {
                 self.stats.slow_reads.fetch_add(1, Relaxed);
                 let pause = Duration::from_millis(500 + rng.below(2500));
-                let size = rng.log_uniform(256 << 10, 1 << 20);
-                echo(&mut stream, rng.bytes(size), pause, &self.stats).await
+                let len = rng.log_uniform(256 << 10, 1 << 20);
+                echo(&mut stream, Message { seed, len }, pause, &self.stats).await
             } else {
-                let size = rng.log_uniform(1, 64 << 10);
-                echo(&mut stream, rng.bytes(size), Duration::ZERO, &self.stats).await
+                let len = rng.log_uniform(1, 64 << 10);
+                echo(
+                    &mut stream,
+                    Message { seed, len },
+                    Duration::ZERO,
+                    &self.stats,
+                )
+                .await
             };
             self.stats.rounds.fetch_add(1, Relaxed);
             if !self.judge("echo", res) {
@@ -141,113 +150,4 @@ impl Client {
             }
         }
     }
-}
-
-enum Failure {
-    Io(io::Error),
-    /// The first byte that differs.
-    Corrupt(usize),
-    Timeout,
-}
-
-impl From<io::Error> for Failure {
-    fn from(e: io::Error) -> Failure {
-        Failure::Io(e)
-    }
-}
-
-fn compare(sent: &[u8], got: &[u8]) -> Result<(), Failure> {
-    match sent.iter().zip(got).position(|(a, b)| a != b) {
-        Some(at) => Err(Failure::Corrupt(at)),
-        None => Ok(()),
-    }
-}
-
-async fn bounded<T>(
-    limit: Duration,
-    f: impl std::future::Future<Output = Result<T, Failure>>,
-) -> Result<T, Failure> {
-    tokio::time::timeout(limit, f)
-        .await
-        .unwrap_or(Err(Failure::Timeout))
-}
-
-/// Sends `data` and reads its echo at the same time (after `pause`, for a
-/// slow reader: the echo then piles up in the receive and the server's
-/// send, and pushes back on the writer), and checks every byte.
-async fn echo(
-    stream: &mut TcpStream,
-    data: Vec<u8>,
-    pause: Duration,
-    stats: &Stats,
-) -> Result<(), Failure> {
-    bounded(OP_TIMEOUT + pause, async {
-        let (mut r, mut w) = stream.split();
-        let mut back = vec![0u8; data.len()];
-        let reading = async {
-            tokio::time::sleep(pause).await;
-            r.read_exact(&mut back).await
-        };
-        let (written, read) = tokio::join!(w.write_all(&data), reading);
-        written?;
-        read?;
-        compare(&data, &back)?;
-        stats.net_verified.fetch_add(data.len() as u64, Relaxed);
-        Ok(())
-    })
-    .await
-}
-
-/// Sends a burst while reading part of its echo, then drops the connection
-/// with the write possibly still in flight and echoed bytes unread: reset
-/// (zero linger) or closed. The part read is checked.
-async fn abort(stream: TcpStream, rng: &mut Rng, stats: &Stats) -> Result<(), Failure> {
-    let size = rng.log_uniform(16 << 10, 1 << 20);
-    let data = rng.bytes(size);
-    let cut = rng.below(size as u64) as usize;
-    let reset = rng.below(2) == 0;
-    bounded(OP_TIMEOUT, async {
-        let mut stream = stream;
-        if reset {
-            stream.set_zero_linger()?;
-        }
-        let mut back = vec![0u8; cut];
-        {
-            let (mut r, mut w) = stream.split();
-            let mut writing = pin!(w.write_all(&data));
-            let mut reading = pin!(r.read_exact(&mut back));
-            let mut written = false;
-            loop {
-                tokio::select! {
-                    res = &mut writing, if !written => {
-                        res?;
-                        written = true;
-                    }
-                    res = &mut reading => {
-                        res?;
-                        break;
-                    }
-                }
-            }
-            // The write may still wait here: dropped with the stream.
-        }
-        compare(&data[..cut], &back)?;
-        stats.net_verified.fetch_add(cut as u64, Relaxed);
-        Ok(())
-    })
-    .await
-}
-
-/// The clean end: the client closes its side, the server answers with its
-/// own close, and nothing else may arrive before it.
-async fn close(mut stream: TcpStream) -> Result<(), Failure> {
-    bounded(OP_TIMEOUT, async {
-        stream.shutdown().await?;
-        let mut extra = [0u8; 1];
-        match stream.read(&mut extra).await? {
-            0 => Ok(()),
-            _ => Err(Failure::Corrupt(0)),
-        }
-    })
-    .await
 }

@@ -12,7 +12,7 @@ use shardio::fs::File;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::OP_TIMEOUT;
+use crate::rounds::OP_TIMEOUT;
 use crate::stats::{Problem, Rng, Stats};
 
 pub(crate) struct FileWorker {

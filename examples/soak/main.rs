@@ -33,17 +33,23 @@
 //! either process). Bad arguments or an fd limit that cannot be raised exit
 //! with status 2.
 //!
+//! The client process also prints the heap bytes its code holds, and its
+//! growth is judged like RSS's (`alloc.rs` says why).
+//!
 //! Files: `cli.rs` the command line, `stats.rs` the shared counters,
 //! `server.rs` the echo server child, `server_process.rs` the handle on it,
-//! `client.rs` a client's rounds, `files.rs` the file tasks, `report.rs`
-//! the lines, the growth check and the summary, `limits.rs` the fd limit;
-//! this file starts everything and judges.
+//! `client.rs` a client's sessions, `rounds.rs` a round's I/O, `files.rs`
+//! the file tasks, `report.rs` the lines, the growth check and the summary,
+//! `limits.rs` the fd limit, `alloc.rs` the heap count; this file starts
+//! everything and judges.
 
+mod alloc;
 mod cli;
 mod client;
 mod files;
 mod limits;
 mod report;
+mod rounds;
 mod server;
 mod server_process;
 mod stats;
@@ -57,11 +63,15 @@ use std::time::{Duration, Instant};
 use shardio::{BuilderExt, Config};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{Client, OP_TIMEOUT};
+use crate::client::Client;
 use crate::files::FileWorker;
 use crate::report::Sample;
+use crate::rounds::OP_TIMEOUT;
 use crate::server_process::ServerProcess;
 use crate::stats::Stats;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
 
 fn main() -> ExitCode {
     let args = match cli::parse_args() {

@@ -17,6 +17,8 @@ pub(crate) struct Sample {
     pub(crate) fds: u64,
     pub(crate) server_rss: u64,
     pub(crate) server_fds: u64,
+    /// Heap bytes this process's code holds (the counting allocator).
+    pub(crate) heap: u64,
     pub(crate) verified: u64,
 }
 
@@ -51,6 +53,7 @@ pub(crate) fn sample(at: Duration, stats: &Stats, server: &ServerProcess) -> Sam
         fds: fds(),
         server_rss: server.rss(),
         server_fds: server.fds(),
+        heap: crate::alloc::live(),
         verified: stats.verified(),
     }
 }
@@ -59,12 +62,13 @@ pub(crate) fn sample(at: Duration, stats: &Stats, server: &ServerProcess) -> Sam
 pub(crate) fn line(now: &Sample, prev: &Sample, stats: &Stats) {
     let m = shardio::metrics();
     println!(
-        "[{:>4} s] rss {:6.1}+{:6.1} MiB | fds {:>5}+{:>5} | conns {:>5} | verified {:9.1} MiB \
+        "[{:>4} s] rss {:6.1}+{:6.1} MiB (heap {:6.1}) | fds {:>5}+{:>5} | conns {:>5} | verified {:9.1} MiB \
          (+{:7.1}) | rounds {} sessions {} aborts {} slow {} files {} | errors {} lost {} \
          corrupt {} hangs {} | held {:.1} MiB orphaned {} limit-hits {} pool-dry {}",
         now.at.as_secs(),
         mib(now.rss),
         mib(now.server_rss),
+        mib(now.heap),
         now.fds,
         now.server_fds,
         stats.conns_open.load(Relaxed),
@@ -87,7 +91,8 @@ pub(crate) fn line(now: &Sample, prev: &Sample, stats: &Stats) {
 }
 
 /// Growth allowed between the first line after the warm-up and the last,
-/// for each process: generous, so that only growth without bound fails.
+/// for each process's RSS and fds and the client process's heap:
+/// generous, so that only growth without bound fails.
 pub(crate) fn growth_failures(base: &Sample, last: &Sample) -> Vec<String> {
     let mut failures = Vec::new();
     let (from, to) = (base.at.as_secs(), last.at.as_secs());
@@ -118,6 +123,16 @@ pub(crate) fn growth_failures(base: &Sample, last: &Sample) -> Vec<String> {
                  over the {fds_limit} allowed"
             ));
         }
+    }
+    let heap_limit = base.heap + base.heap / 2 + (64 << 20);
+    if last.heap > heap_limit {
+        failures.push(format!(
+            "client process: heap grew from {:.1} MiB (at {from} s) to {:.1} MiB (at {to} s), \
+             over the {:.1} MiB allowed",
+            mib(base.heap),
+            mib(last.heap),
+            mib(heap_limit)
+        ));
     }
     failures
 }
@@ -162,7 +177,8 @@ pub(crate) fn summary(
     if let Some(base) = base {
         println!(
             "after the warm-up ({} s), client + server: RSS {:.1}+{:.1} -> {:.1}+{:.1} MiB \
-             (peak {:.1}+{:.1}), fds {}+{} -> {}+{} ({}+{} before the first connection)",
+             (peak {:.1}+{:.1}), client heap {:.1} -> {:.1} MiB, fds {}+{} -> {}+{} ({}+{} \
+             before the first connection)",
             base.at.as_secs(),
             mib(base.rss),
             mib(base.server_rss),
@@ -170,6 +186,8 @@ pub(crate) fn summary(
             mib(last.server_rss),
             mib(peak_rss.0),
             mib(peak_rss.1),
+            mib(base.heap),
+            mib(last.heap),
             base.fds,
             base.server_fds,
             last.fds,

@@ -99,6 +99,14 @@ impl Rng {
         ((lo.ln() + x * (hi.ln() - lo.ln())).exp() as usize).clamp(lo as usize, hi as usize)
     }
 
+    /// Fills `buf` with the next bytes (8 per number; a tail of fewer
+    /// than 8 uses the start of one).
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
+        for part in buf.chunks_mut(8) {
+            part.copy_from_slice(&self.next().to_le_bytes()[..part.len()]);
+        }
+    }
+
     pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(len + 8);
         while out.len() < len {
