@@ -19,7 +19,8 @@ pub(crate) fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>], max: usize) -> i
         iov_len: 0,
     }; WRITE_IOVECS];
     let mut count = 0;
-    let mut room = max.clamp(1, WRITE_CHUNK);
+    let limit = max.clamp(1, WRITE_CHUNK);
+    let mut room = limit;
     for buf in bufs.iter().filter(|b| !b.is_empty()) {
         if count == WRITE_IOVECS || room == 0 {
             break;
@@ -36,7 +37,7 @@ pub(crate) fn send_vectored(fd: &OwnedFd, bufs: &[IoSlice<'_>], max: usize) -> i
         return Ok(0);
     }
     // Under a fault plan, sometimes offer the kernel fewer bytes: a short write.
-    let offered = WRITE_CHUNK - room;
+    let offered = limit - room;
     let mut cut = offered - fault::short_len(offered);
     while cut > 0 {
         let last = &mut iov[count - 1];
