@@ -386,9 +386,10 @@ fn p50(mut rtts: Vec<Duration>) -> Duration {
 /// printed: the RPCs alone, and both in one class.
 ///
 /// The goal, p99 beside bulk within 2x p99 alone, is not met
-/// yet (measured on a quiet machine: 0.85 ms alone, 2.7-3.0 ms beside
-/// bulk; the scheduler's wait for tokens, about 0.33 ms per send at the
-/// median, is most of it), so it is printed, not asserted.
+/// yet (three runs on a quiet machine: 0.74-1.25 ms alone, 1.93-2.61 ms
+/// beside bulk; a 4 KiB request waits for the bulk part in progress and
+/// its own tokens, and behind the bulk's last send on the link), so it is
+/// printed, not asserted.
 #[test]
 fn an_rpc_class_keeps_its_rate_and_latency_beside_bulk() {
     let Some(link) = link() else { return };
@@ -404,6 +405,9 @@ fn an_rpc_class_keeps_its_rate_and_latency_beside_bulk() {
     let (alone, beside, together) = client(&link, Some(model(&link, 0.8)), async move || {
         let rpcs = PriorityClass::new("rpc", 1000);
         let bulk_class = PriorityClass::new("bulk", 100);
+        // What the unpaced bulk left in its socket buffers (megabytes)
+        // drains at the link's rate for a while after it stopped writing.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         let alone = rpc(addr, &rpcs, rps, run).await?;
         let beside = rpc_beside_bulk(addr, &rpcs, &bulk_class, rps, run).await?;
         let together = rpc_beside_bulk(addr, &bulk_class, &bulk_class, rps, run).await?;

@@ -72,6 +72,12 @@ struct State {
     /// waiting for the bucket to reach `pos`; `remaining` is the part of a
     /// request larger than the bucket still to be grabbed.
     pending: Option<Pending>,
+    /// A request larger than one part, set aside between two of its parts
+    /// so that a request of another class the fair queue puts first goes
+    /// before its next part (a latency class's request then waits for one
+    /// part of a bulk request, not all of it); resumed once that request
+    /// passed.
+    suspended: Option<Pending>,
     timer_at: Option<u64>,
 }
 
@@ -116,6 +122,7 @@ impl Device {
                 queued: 0,
                 inflight: 0,
                 pending: None,
+                suspended: None,
                 timer_at: None,
             }),
             me: me.clone(),
@@ -340,6 +347,10 @@ impl Device {
                     let part = p.remaining.min(bucket.max_request());
                     p.part = part;
                     p.remaining -= part;
+                    if st.suspended.is_none() && self.other_class_first(st, &p.waiter) {
+                        st.suspended = Some(p);
+                        continue;
+                    }
                     p.pos = bucket.grab(part);
                     st.pending = Some(p);
                     continue;
@@ -351,6 +362,11 @@ impl Device {
                     // Withdrawn after its tokens were taken (it never
                     // runs), or done with the device once dispatched.
                     bucket.release(p.part);
+                }
+                // The request set aside for this one takes its next part.
+                if let Some(mut s) = st.suspended.take() {
+                    s.pos = bucket.grab(s.part);
+                    st.pending = Some(s);
                 }
                 continue;
             }
@@ -380,6 +396,13 @@ impl Device {
             }
         }
         wake
+    }
+
+    /// Whether the fair queue's next request is of another class than
+    /// `waiter`'s.
+    fn other_class_first(&self, st: &State, waiter: &Waiter) -> bool {
+        let own = st.by_class.get(&waiter.class.id).copied();
+        st.queue.next_class().is_some_and(|next| Some(next) != own)
     }
 
     /// Marks `waiter` dispatched, unless its future was dropped meanwhile.

@@ -95,7 +95,8 @@ impl<R> FairQueue<R> {
         Some((i, request, cost))
     }
 
-    fn next_class(&self) -> Option<ClassId> {
+    /// The class the next [`dispatch`](Self::dispatch) takes from.
+    pub(crate) fn next_class(&self) -> Option<ClassId> {
         self.classes
             .iter()
             .enumerate()

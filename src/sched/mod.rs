@@ -59,6 +59,8 @@ mod cost;
 mod current;
 pub(crate) mod device;
 mod dir;
+#[cfg(test)]
+mod dispatch_tests;
 pub(crate) mod fair_queue;
 mod histogram;
 mod iface;
