@@ -380,16 +380,15 @@ fn p50(mut rtts: Vec<Duration>) -> Duration {
 
 /// (a) An RPC class (4 KiB requests at 20% of the link) beside a bulk
 /// class saturating it. Unpaced (no model), the bulk fills the link's
-/// queue and the RPCs wait behind it; with a model at 80% of what the
-/// link carries and the RPCs in their own class, they keep their rate
-/// and their median round trip falls by at least half. Also measured and
-/// printed: the RPCs alone, and both in one class.
+/// queue and the RPCs wait behind it; with a model at 80% of what the link
+/// carries and the RPCs in their own class, they keep their rate, their
+/// median round trip falls by at least half, and their p99 stays near
+/// their p99 alone. Also measured and printed: both in one class.
 ///
-/// The goal, p99 beside bulk within 2x p99 alone, is not met
-/// yet (three runs on a quiet machine: 0.74-1.25 ms alone, 1.93-2.61 ms
-/// beside bulk; a 4 KiB request waits for the bulk part in progress and
-/// its own tokens, and behind the bulk's last send on the link), so it is
-/// printed, not asserted.
+/// The bound is p99 within 2x of alone; three runs on a quiet
+/// machine gave 1.58x, 1.64x and 1.78x. The test allows 2.5x, so that a
+/// loaded CI machine's noise in a 2.5 s window does not fail it; the
+/// printed ratio is the figure.
 #[test]
 fn an_rpc_class_keeps_its_rate_and_latency_beside_bulk() {
     let Some(link) = link() else { return };
@@ -426,7 +425,16 @@ fn an_rpc_class_keeps_its_rate_and_latency_beside_bulk() {
     show("alone, paced", &alone);
     show("beside bulk, own class", &beside);
     show("beside bulk, one class", &together);
+    let (p_alone, p_beside) = (p99(alone.0.clone()), p99(beside.0.clone()));
+    println!(
+        "(a) p99 beside bulk / alone: {:.2}",
+        p_beside.as_secs_f64() / p_alone.as_secs_f64()
+    );
     assert!(beside.1 >= rps * 0.99, "{:.0} of {rps:.0} RPC/s", beside.1);
+    assert!(
+        p_beside.as_secs_f64() <= p_alone.as_secs_f64() * 2.5,
+        "p99 {p_beside:?} beside bulk against {p_alone:?} alone"
+    );
     let (paced, plain) = (p50(beside.0.clone()), p50(unpaced.0.clone()));
     assert!(
         paced * 2 <= plain,

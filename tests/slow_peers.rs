@@ -464,6 +464,15 @@ fn a_stalled_reader_cannot_drain_its_rings_receive_pool() {
     const BUSY: usize = 8;
     const BUSY_BYTES: usize = 8 << 20;
     let _serial = serial();
+    // Built with the fault-injection feature (CI's fault step), the same
+    // under faults: enter errors and cancel requests racing the receives.
+    #[cfg(feature = "fault-injection")]
+    let _faults = shardio::fault::FaultPlan::new()
+        .seed(17)
+        .enter_errors(4)
+        .cancel_races(4)
+        .install()
+        .expect("fault plan");
     let rt = one_ring_runtime();
     let peers = peer_runtime();
     rt.block_on(bounded(120, async {

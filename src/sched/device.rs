@@ -19,7 +19,6 @@ use super::clock::now_ns;
 use super::cost::CostModel;
 use super::dir::Dir;
 use super::fair_queue::{ClassId, FairQueue};
-use super::timer;
 use super::token_bucket::TokenBucket;
 use super::waiter::{Hold, Waiter, WaiterState};
 use crate::sync::model::Mutex;
@@ -32,11 +31,11 @@ const TAU_NS: u64 = 5_000_000;
 /// the class is gone and nothing of it is queued or in flight, the place is
 /// reused by the next new class (a server may create a class per tenant or
 /// per request).
-struct Slot {
-    class: Weak<ClassInner>,
+pub(super) struct Slot {
+    pub(super) class: Weak<ClassInner>,
     key: u64,
-    queued: usize,
-    inflight: usize,
+    pub(super) queued: usize,
+    pub(super) inflight: usize,
     /// Since when the class has had work queued and none in the device.
     starving_since: Option<u64>,
 }
@@ -44,7 +43,7 @@ struct Slot {
 impl Slot {
     /// Starts or stops the class's starvation clock after its counts
     /// changed.
-    fn settle(&mut self, now: u64) {
+    pub(super) fn settle(&mut self, now: u64) {
         let starving = self.queued > 0 && self.inflight == 0;
         match (starving, self.starving_since) {
             (true, None) => self.starving_since = Some(now),
@@ -62,43 +61,46 @@ impl Slot {
     }
 }
 
-struct State {
-    queue: FairQueue<Arc<Waiter>>,
-    slots: Vec<Slot>,
-    by_class: HashMap<u64, ClassId>,
-    queued: usize,
-    inflight: usize,
+pub(super) struct State {
+    pub(super) queue: FairQueue<Arc<Waiter>>,
+    pub(super) slots: Vec<Slot>,
+    pub(super) by_class: HashMap<u64, ClassId>,
+    pub(super) queued: usize,
+    pub(super) inflight: usize,
     /// The head request: dispatched by the fair queue, its tokens grabbed,
     /// waiting for the bucket to reach `pos`; `remaining` is the part of a
     /// request larger than the bucket still to be grabbed.
-    pending: Option<Pending>,
+    pub(super) pending: Option<Pending>,
     /// A request larger than one part, set aside between two of its parts
     /// so that a request of another class the fair queue puts first goes
     /// before its next part (a latency class's request then waits for one
     /// part of a bulk request, not all of it); resumed once that request
     /// passed.
-    suspended: Option<Pending>,
-    timer_at: Option<u64>,
+    pub(super) suspended: Option<Pending>,
+    pub(super) timer_at: Option<u64>,
 }
 
-struct Pending {
-    waiter: Arc<Waiter>,
-    pos: u64,
+pub(super) struct Pending {
+    pub(super) waiter: Arc<Waiter>,
+    pub(super) pos: u64,
     /// The tokens of the part being waited for.
-    part: u64,
-    remaining: u64,
+    pub(super) part: u64,
+    pub(super) remaining: u64,
+    /// The fair queue's virtual time when it was dispatched (its class's
+    /// before the charge): a request of a class behind it is ranked ahead.
+    pub(super) vtime: f64,
 }
 
 /// One device: a disk (by `st_dev`) or a direction of the network.
 pub(crate) struct Device {
     pub(crate) name: String,
     model: CostModel,
-    bucket: Option<TokenBucket>,
-    cap: usize,
+    pub(super) bucket: Option<TokenBucket>,
+    pub(super) cap: usize,
     /// The shortest timer wait, a third of the latency goal.
-    timer_floor_ns: u64,
+    pub(super) timer_floor_ns: u64,
     state: Mutex<State>,
-    me: Weak<Device>,
+    pub(super) me: Weak<Device>,
 }
 
 impl Device {
@@ -301,142 +303,6 @@ impl Device {
             self.dispatch(&mut st, now_ns())
         };
         wake.into_iter().for_each(Waker::wake);
-    }
-
-    /// Takes requests from the fair queue while the device has room: tokens
-    /// in the bucket, or in-flight slots under the cap without a model.
-    /// Returns the wakers of the tasks granted, to wake after unlocking.
-    fn dispatch(&self, st: &mut State, now: u64) -> Vec<Waker> {
-        let mut wake = Vec::new();
-        for (id, slot) in st.slots.iter().enumerate() {
-            if let Some(class) = slot.class.upgrade() {
-                st.queue.set_shares(id, class.shares());
-            }
-        }
-        if let Some(bucket) = &self.bucket {
-            bucket.replenish(now);
-        }
-        loop {
-            if let Some(mut p) = st.pending.take() {
-                // The bucket exists whenever a request is pending.
-                let Some(bucket) = &self.bucket else { break };
-                let missing = bucket.deficiency(p.pos);
-                if missing > 0 {
-                    // Completions dispatch too, and far more cheaply (on
-                    // a worker thread, waking tasks locally): the timer is
-                    // for an idle device, so it waits at least a third of
-                    // the latency goal.
-                    let at = now + bucket.wait_ns(missing).max(self.timer_floor_ns);
-                    if st.timer_at.is_none_or(|t| t > at) {
-                        st.timer_at = Some(at);
-                        let me = self.me.clone();
-                        timer::wake_at(at, move || {
-                            if let Some(device) = me.upgrade() {
-                                device.timer_fired(at);
-                            }
-                        });
-                    }
-                    st.pending = Some(p);
-                    break;
-                }
-                if p.remaining > 0 {
-                    // This part went through; it holds no room in the
-                    // device (a request larger than the limit could never
-                    // take its next part otherwise).
-                    bucket.release(p.part);
-                    let part = p.remaining.min(bucket.max_request());
-                    p.part = part;
-                    p.remaining -= part;
-                    if st.suspended.is_none() && self.other_class_first(st, &p.waiter) {
-                        st.suspended = Some(p);
-                        continue;
-                    }
-                    p.pos = bucket.grab(part);
-                    st.pending = Some(p);
-                    continue;
-                }
-                let granted = self.grant(st, &p.waiter, now, &mut wake);
-                if granted && p.waiter.hold == Hold::UntilDone {
-                    p.waiter.held.store(p.part, Ordering::Relaxed);
-                } else {
-                    // Withdrawn after its tokens were taken (it never
-                    // runs), or done with the device once dispatched.
-                    bucket.release(p.part);
-                }
-                // The request set aside for this one takes its next part.
-                if let Some(mut s) = st.suspended.take() {
-                    s.pos = bucket.grab(s.part);
-                    st.pending = Some(s);
-                }
-                continue;
-            }
-            if self.bucket.is_none() && st.inflight >= self.cap {
-                break;
-            }
-            let Some((id, waiter, cost)) = st.queue.dispatch() else {
-                break;
-            };
-            st.queued -= 1;
-            let slot = &mut st.slots[id];
-            slot.queued -= 1;
-            slot.settle(now);
-            match &self.bucket {
-                Some(bucket) => {
-                    let part = cost.min(bucket.max_request());
-                    st.pending = Some(Pending {
-                        pos: bucket.grab(part),
-                        part,
-                        remaining: cost - part,
-                        waiter,
-                    });
-                }
-                None => {
-                    self.grant(st, &waiter, now, &mut wake);
-                }
-            }
-        }
-        wake
-    }
-
-    /// Whether the fair queue's next request is of another class than
-    /// `waiter`'s.
-    fn other_class_first(&self, st: &State, waiter: &Waiter) -> bool {
-        let own = st.by_class.get(&waiter.class.id).copied();
-        st.queue.next_class().is_some_and(|next| Some(next) != own)
-    }
-
-    /// Marks `waiter` dispatched, unless its future was dropped meanwhile.
-    fn grant(&self, st: &mut State, waiter: &Waiter, now: u64, wake: &mut Vec<Waker>) -> bool {
-        let mut ws = waiter.state.lock();
-        if ws.cancelled {
-            return false;
-        }
-        if waiter.hold == Hold::UntilDone {
-            st.inflight += 1;
-            if let Some(&id) = st.by_class.get(&waiter.class.id) {
-                let slot = &mut st.slots[id];
-                slot.inflight += 1;
-                slot.settle(now);
-            }
-        }
-        ws.granted = true;
-        ws.dispatched_at = now;
-        let c = &waiter.class.counters;
-        c.ops.fetch_add(1, Ordering::Relaxed);
-        c.bytes.fetch_add(waiter.bytes, Ordering::Relaxed);
-        c.consumption_ns.fetch_add(waiter.cost, Ordering::Relaxed);
-        let delay = now.saturating_sub(waiter.queued_at);
-        c.queue_delay_ns.fetch_add(delay, Ordering::Relaxed);
-        c.queue_delays.record(delay);
-        if waiter.hold == Hold::Instant {
-            // It leaves the device now: dispatch is its completion.
-            c.latencies.record(delay);
-        }
-        tracing::trace!(class = %waiter.class.name, device = %self.name, cost = waiter.cost, "dispatched");
-        if let Some(w) = ws.waker.take() {
-            wake.push(w);
-        }
-        true
     }
 }
 

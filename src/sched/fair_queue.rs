@@ -95,6 +95,22 @@ impl<R> FairQueue<R> {
         Some((i, request, cost))
     }
 
+    /// The virtual time of the last dispatch (the class's accumulated cost
+    /// per share before that dispatch's charge).
+    pub(crate) fn last(&self) -> f64 {
+        self.last
+    }
+
+    /// `class`'s accumulated cost per share.
+    pub(crate) fn accumulated(&self, class: ClassId) -> f64 {
+        self.classes[class].accumulated
+    }
+
+    /// The request at the head of `class`'s queue, with its cost.
+    pub(crate) fn peek(&self, class: ClassId) -> Option<(&R, u64)> {
+        self.classes[class].queue.front().map(|(r, c)| (r, *c))
+    }
+
     /// The class the next [`dispatch`](Self::dispatch) takes from.
     pub(crate) fn next_class(&self) -> Option<ClassId> {
         self.classes

@@ -12,6 +12,16 @@
 //! default). Without a model, classes are still ordered by shares under a
 //! cap of requests in flight per device.
 //!
+//! On a device with a model, a request is dispatched in parts of half the
+//! bucket's limit; between two parts a large request steps aside for a
+//! request of another class the fair queue ranks ahead; and a small
+//! request that leaves the device when dispatched (a socket send or
+//! receive) of a class ranked ahead of the request waiting for tokens
+//! takes its tokens after that request's and goes at once, so a latency
+//! class does not wait behind a bulk class's tokens. The rate holds over
+//! time (the requests after it wait for its tokens); a class gets ahead by
+//! at most what the fair queue's idle allowance (tau) and its shares allow.
+//!
 //! A class may also get a bandwidth cap
 //! ([`PriorityClass::set_bandwidth_limit`]): its operations then wait for
 //! the cap before joining a device's queue.
@@ -59,6 +69,7 @@ mod cost;
 mod current;
 pub(crate) mod device;
 mod dir;
+mod dispatch;
 #[cfg(test)]
 mod dispatch_tests;
 pub(crate) mod fair_queue;
