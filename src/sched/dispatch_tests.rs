@@ -11,7 +11,7 @@ use super::cost::CostModel;
 use super::device::Device;
 use super::dir::Dir;
 use super::properties::NetProperties;
-use super::waiter::Hold;
+use super::waiter::{Hold, Waiter};
 
 /// A waker that sends on a channel.
 struct Send(std::sync::Mutex<mpsc::Sender<()>>);
@@ -22,14 +22,16 @@ impl Wake for Send {
     }
 }
 
-#[test]
-fn another_class_goes_between_the_parts_of_a_large_request() {
-    // 1 byte per µs, a 1 ms goal: parts of half a millisecond (500 bytes).
+/// A device of 1 byte per µs with a 1 ms goal (parts of half a
+/// millisecond, 500 bytes), a large request of class "bulk" (eight parts;
+/// the bucket's first millisecond passes two at once, the third waits),
+/// then a small one of class "rpc" (shares 1000) held as `hold`. The
+/// device is returned too: its timer does nothing once it is dropped.
+fn large_then_small(hold: Hold) -> (Arc<Device>, Arc<Waiter>, Arc<Waiter>) {
     let net = NetProperties::new(1e9, 1e6, 1e9, 1e6);
     let dev = Device::new("test".into(), CostModel::net(&net, 1_000_000), 32);
     let bulk = PriorityClass::new("bulk", 100);
     let rpc = PriorityClass::new("rpc", 1000);
-    // Eight parts; the bucket's first millisecond passes two at once.
     let large = dev.enqueue(
         Arc::clone(&bulk.inner),
         Dir::Write,
@@ -37,15 +39,15 @@ fn another_class_goes_between_the_parts_of_a_large_request() {
         now_ns(),
         Hold::Instant,
     );
+    let small = dev.enqueue(Arc::clone(&rpc.inner), Dir::Write, 100, now_ns(), hold);
+    (dev, large, small)
+}
+
+#[test]
+fn another_class_goes_between_the_parts_of_a_large_request() {
     // Awaited to completion (a file write, say): it does not jump the
     // bucket, it waits for a part of the large request.
-    let small = dev.enqueue(
-        Arc::clone(&rpc.inner),
-        Dir::Write,
-        100,
-        now_ns(),
-        Hold::UntilDone,
-    );
+    let (_dev, large, small) = large_then_small(Hold::UntilDone);
     let (tx, rx) = mpsc::channel();
     let waker = Waker::from(Arc::new(Send(std::sync::Mutex::new(tx))));
     while !small.poll_granted(&waker) {
@@ -59,26 +61,8 @@ fn another_class_goes_between_the_parts_of_a_large_request() {
 
 #[test]
 fn a_small_request_ranked_ahead_does_not_wait_behind_a_waiting_part() {
-    let net = NetProperties::new(1e9, 1e6, 1e9, 1e6);
-    let dev = Device::new("test".into(), CostModel::net(&net, 1_000_000), 32);
-    let bulk = PriorityClass::new("bulk", 100);
-    let rpc = PriorityClass::new("rpc", 1000);
-    let large = dev.enqueue(
-        Arc::clone(&bulk.inner),
-        Dir::Write,
-        4000,
-        now_ns(),
-        Hold::Instant,
-    );
-    // The bucket is in deficit now: the large request's third part waits
-    // for its timer.
-    let small = dev.enqueue(
-        Arc::clone(&rpc.inner),
-        Dir::Write,
-        100,
-        now_ns(),
-        Hold::Instant,
-    );
+    // A socket send: it leaves the device when dispatched.
+    let (_dev, large, small) = large_then_small(Hold::Instant);
     assert!(
         small.poll_granted(Waker::noop()),
         "a small request of a class ranked ahead waited behind the waiting part's tokens"

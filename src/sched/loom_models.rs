@@ -61,17 +61,29 @@ fn assert_idle(dev: &StdArc<Device>, class: &PriorityClass) {
     );
 }
 
+/// A device taking one request at a time (no model: the in-flight cap):
+/// a first request granted and completed on another thread (`done`), and
+/// a second one queued behind it.
+fn one_granted_one_queued() -> (
+    StdArc<Device>,
+    PriorityClass,
+    loom::thread::JoinHandle<()>,
+    Admit,
+) {
+    let dev = Device::new("loom".into(), CostModel::nominal(), 1);
+    let class = PriorityClass::new("a", 100);
+    let Poll::Ready(first) = poll_once(&mut request(&dev, &class)) else {
+        panic!("an idle device dispatches at once");
+    };
+    let done = loom::thread::spawn(move || drop(first));
+    let second = request(&dev, &class);
+    (dev, class, done, second)
+}
+
 #[test]
 fn loom_device_completion_grants_the_queued_request() {
     model(|| {
-        // One request at a time (no model: the in-flight cap).
-        let dev = Device::new("loom".into(), CostModel::nominal(), 1);
-        let class = PriorityClass::new("a", 100);
-        let Poll::Ready(first) = poll_once(&mut request(&dev, &class)) else {
-            panic!("an idle device dispatches at once");
-        };
-        let done = loom::thread::spawn(move || drop(first));
-        let mut second = request(&dev, &class);
+        let (dev, class, done, mut second) = one_granted_one_queued();
         let waiter = loom::thread::spawn(move || {
             let flag = StdArc::new(Flag(Notify::new()));
             let waker = Waker::from(StdArc::clone(&flag));
@@ -93,13 +105,7 @@ fn loom_device_completion_grants_the_queued_request() {
 #[test]
 fn loom_device_request_withdrawn_while_granted() {
     model(|| {
-        let dev = Device::new("loom".into(), CostModel::nominal(), 1);
-        let class = PriorityClass::new("a", 100);
-        let Poll::Ready(first) = poll_once(&mut request(&dev, &class)) else {
-            panic!("an idle device dispatches at once");
-        };
-        let done = loom::thread::spawn(move || drop(first));
-        let mut second = request(&dev, &class);
+        let (dev, class, done, mut second) = one_granted_one_queued();
         let withdrawn = loom::thread::spawn(move || {
             // One look, then the future is dropped: granted or not, the
             // room it was given must come back.
