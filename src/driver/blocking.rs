@@ -7,7 +7,9 @@
 
 use std::cell::Cell;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use super::eventfd;
 
 /// Fired when the future of an operation running on the blocking pool is
 /// dropped.
@@ -15,26 +17,12 @@ pub(crate) struct CancelSignal(OwnedFd);
 
 impl CancelSignal {
     pub(crate) fn new() -> io::Result<CancelSignal> {
-        // SAFETY: eventfd(2) has no memory-safety preconditions.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by eventfd(2) and nothing else owns it.
-        Ok(CancelSignal(unsafe { OwnedFd::from_raw_fd(fd) }))
+        eventfd::new().map(CancelSignal)
     }
 
     /// Wakes the operation's wait, now or whenever it starts.
     pub(crate) fn fire(&self) {
-        let one = 1u64;
-        // SAFETY: writes 8 bytes from a local u64 to the eventfd we own.
-        let _ = unsafe {
-            libc::write(
-                self.0.as_raw_fd(),
-                (&raw const one).cast::<libc::c_void>(),
-                std::mem::size_of::<u64>(),
-            )
-        };
+        let _ = eventfd::signal(self.0.as_fd());
     }
 }
 

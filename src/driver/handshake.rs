@@ -305,19 +305,29 @@ mod loom_models {
         }
     }
 
+    /// A handshake and its reaper on a thread of its own, registered (alive)
+    /// before any operation, as it is spawned with its ring; it ends after
+    /// serving a request made once `stop` is set.
+    fn start_reaper() -> (
+        Arc<Handshake>,
+        Arc<AtomicUsize>,
+        loom::thread::JoinHandle<()>,
+    ) {
+        let handshake = Arc::new(Handshake::default());
+        let stop = Arc::new(AtomicUsize::new(0));
+        let (me, waker) = flag();
+        assert!(!handshake.poll_work_request(&Context::from_waker(&waker)));
+        let reaper = {
+            let (handshake, stop) = (Arc::clone(&handshake), Arc::clone(&stop));
+            loom::thread::spawn(move || reaper(&handshake, &me, &waker, &stop))
+        };
+        (handshake, stop, reaper)
+    }
+
     #[test]
     fn loom_every_delivered_task_is_woken() {
         model(|| {
-            let handshake = Arc::new(Handshake::default());
-            let stop = Arc::new(AtomicUsize::new(0));
-            // The reaper is alive (registered) before any operation, as
-            // it is spawned with its ring.
-            let (me, waker) = flag();
-            assert!(!handshake.poll_work_request(&Context::from_waker(&waker)));
-            let reaper = {
-                let (handshake, stop) = (Arc::clone(&handshake), Arc::clone(&stop));
-                loom::thread::spawn(move || reaper(&handshake, &me, &waker, &stop))
-            };
+            let (handshake, stop, reaper) = start_reaper();
             let (task, task_waker) = flag();
             let ring = {
                 let handshake = Arc::clone(&handshake);
@@ -340,16 +350,8 @@ mod loom_models {
     #[test]
     fn loom_a_work_request_reaches_a_busy_or_waiting_reaper() {
         model(|| {
-            let handshake = Arc::new(Handshake::default());
-            let stop = Arc::new(AtomicUsize::new(0));
-            // The reaper registers first (it is alive), then serves; the one
-            // request it gets is its last.
-            let (me, waker) = flag();
-            assert!(!handshake.poll_work_request(&Context::from_waker(&waker)));
-            let reaper = {
-                let (handshake, stop) = (Arc::clone(&handshake), Arc::clone(&stop));
-                loom::thread::spawn(move || reaper(&handshake, &me, &waker, &stop))
-            };
+            // The one request the reaper gets is its last.
+            let (handshake, stop, reaper) = start_reaper();
             stop.store(1, Ordering::SeqCst);
             assert!(!handshake.request_work(), "a live reaper takes it");
             // A lost request leaves the reaper waiting for ever (a deadlock

@@ -14,6 +14,7 @@ mod buf_table;
 mod context;
 mod counters;
 mod cpuset;
+mod eventfd;
 mod fallback;
 pub(crate) mod fault;
 mod groups;

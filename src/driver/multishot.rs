@@ -203,7 +203,7 @@ impl<T: MultishotKind> Drop for Multishot<T> {
 
 #[cfg(test)]
 mod tests {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
     use futures::StreamExt;
     use io_uring::{opcode, types};
@@ -232,18 +232,11 @@ mod tests {
     }
 
     fn eventfd() -> OwnedFd {
-        // SAFETY: eventfd(2) has no memory-safety preconditions.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        assert!(fd >= 0, "eventfd: {}", io::Error::last_os_error());
-        // SAFETY: a fresh fd nothing else owns.
-        unsafe { OwnedFd::from_raw_fd(fd) }
+        crate::driver::eventfd::new().expect("eventfd")
     }
 
     fn signal(fd: &OwnedFd) {
-        let one = 1u64;
-        // SAFETY: writes 8 bytes from a local to an open eventfd.
-        let n = unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8) };
-        assert_eq!(n, 8);
+        crate::driver::eventfd::signal(fd.as_fd()).expect("eventfd write");
     }
 
     fn consume(fd: &OwnedFd) {

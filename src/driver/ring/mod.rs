@@ -20,7 +20,7 @@ mod tests;
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, MutexGuard, OnceLock};
 
@@ -29,6 +29,7 @@ use io_uring::{IoUring, squeue};
 use super::buf_ring::{Accounting, BufRing};
 use super::buf_table::{BufTable, Registrar};
 use super::counters::counters;
+use super::eventfd;
 use super::fault;
 use super::handshake::Handshake;
 use super::placement::Placement;
@@ -178,15 +179,7 @@ impl Ring {
 
     /// Wakes the reaper task without a CQE.
     fn notify(&self) {
-        let one = 1u64;
-        // SAFETY: writes 8 bytes from a local u64 to an fd this ring owns.
-        let _ = unsafe {
-            libc::write(
-                self.eventfd.as_raw_fd(),
-                (&raw const one).cast::<libc::c_void>(),
-                std::mem::size_of::<u64>(),
-            )
-        };
+        let _ = eventfd::signal(self.eventfd.as_fd());
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -13,6 +13,7 @@ use super::{Inner, Ring};
 use crate::driver::buf_table::BufTable;
 use crate::driver::counters::counters;
 use crate::driver::cpuset::cpu_set_of;
+use crate::driver::eventfd;
 use crate::driver::fault;
 use crate::driver::handshake::Handshake;
 use crate::driver::params::RingParams;
@@ -85,13 +86,7 @@ impl Ring {
             other => other?,
         };
         configure_iowq(&uring, params, placement);
-        // SAFETY: eventfd(2) has no memory-safety preconditions.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by eventfd(2) and nothing else owns it.
-        let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let eventfd = eventfd::new()?;
         uring.submitter().register_eventfd(eventfd.as_raw_fd())?;
         counters().ring_created();
         let thread = std::thread::current();

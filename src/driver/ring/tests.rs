@@ -3,7 +3,7 @@
 //! land in their slots and wake their tasks, and a dropped operation's data
 //! lives until its last CQE.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
@@ -30,11 +30,7 @@ fn ring(sq_entries: u32) -> Option<Ring> {
 }
 
 fn eventfd() -> OwnedFd {
-    // SAFETY: eventfd(2) has no memory-safety preconditions.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-    assert!(fd >= 0, "eventfd: {}", std::io::Error::last_os_error());
-    // SAFETY: a fresh fd nothing else owns.
-    unsafe { OwnedFd::from_raw_fd(fd) }
+    crate::driver::eventfd::new().expect("eventfd")
 }
 
 fn poll_in(fd: &OwnedFd) -> io_uring::squeue::Entry {
