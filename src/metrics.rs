@@ -51,11 +51,18 @@ pub struct Metrics {
     pub cq_overflows: u64,
     /// Times a connection's multishot receive stopped after a socket
     /// buffer's worth of bytes (at most a quarter of its ring's shared
-    /// receive pool, 1 MiB) and waited for its reader to take them before it
+    /// receive pool: 1 MiB) and waited for its reader to take them before it
     /// was armed again. (A reader that stops reading so holds at
     /// most that much in shardio's buffers; the rest waits in the kernel's
     /// socket buffer, and TCP pushes back on the sender.)
     pub recv_limit_hits: u64,
+    /// Times a connection's receive was stopped because its priority
+    /// class was over its share of the interface's receive side (the
+    /// scheduler had to queue the charge for bytes it received): until
+    /// the class's turn comes, what arrives for the connection waits in
+    /// the kernel's socket buffer, TCP's window pushes back on the sender,
+    /// and the ring's shared pool stays free for other classes.
+    pub recv_pauses: u64,
     /// `io_uring_enter` calls that failed with EINTR (a signal), EAGAIN
     /// (the kernel short of memory for requests) or EBUSY (completions
     /// overflowed) and were made again.
@@ -211,6 +218,7 @@ pub fn metrics() -> Metrics {
         enter_calls: c.enter_calls,
         cq_overflows: c.cq_overflows,
         recv_limit_hits: c.recv_limit_hits,
+        recv_pauses: c.recv_pauses,
         enter_retries: c.enter_retries,
         ops_resubmitted: c.ops_resubmitted,
         recv_no_buffers: c.recv_no_buffers,

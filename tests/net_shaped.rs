@@ -15,27 +15,9 @@ use std::time::{Duration, Instant};
 use shardio_testnet::{Shape, ShapedLink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn link(shape: Shape) -> Option<ShapedLink> {
-    match ShapedLink::new(shape).expect("building the shaped link") {
-        Some(link) => Some(link),
-        None => {
-            let why = ShapedLink::unavailable().unwrap_or_default();
-            // CI runs as root with iproute2 installed (`.ci/run`): only a
-            // kernel without the qdisc (no netem here) may skip there.
-            if std::env::var_os("CI").is_some() && !why.contains("qdisc kind is unknown") {
-                panic!("CI must be able to build a shaped link: {why}");
-            }
-            eprintln!("skipped: {why}");
-            None
-        }
-    }
-}
-
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-}
+#[path = "support/shaped.rs"]
+mod shaped;
+use shaped::{current_thread as runtime, shaped as link};
 
 /// Runs `serve` on a shardio listener in `link`'s namespace `b` (its
 /// address sent back once it listens) and `client` in namespace `a`.

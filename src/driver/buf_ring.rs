@@ -30,10 +30,6 @@ const IOU_PBUF_RING_INC: u16 = 2;
 const ENTRIES: u16 = 256;
 const BUF_SIZE: usize = 16 * 1024;
 
-/// Bytes of one ring's receive pool (without a fault plan), shared by all
-/// its connections.
-pub(crate) const POOL_BYTES: usize = ENTRIES as usize * BUF_SIZE;
-
 pub(crate) struct BufRing {
     /// Buffers in the ring: `ENTRIES` (fewer under a fault plan), a power of two.
     count: u16,
@@ -172,6 +168,12 @@ impl BufRing {
             ring.recycle(bid);
         }
         Ok(ring)
+    }
+
+    /// Bytes of this pool, shared by all its ring's connections (4 MiB;
+    /// less under a fault plan).
+    pub(crate) fn pool_bytes(&self) -> usize {
+        self.data_len
     }
 
     /// The accounting the ring's reaping code feeds, in CQ order.

@@ -16,6 +16,7 @@ pub(crate) struct Counters {
     enter_calls: AtomicU64,
     cq_overflows: AtomicU64,
     recv_limit_hits: AtomicU64,
+    recv_pauses: AtomicU64,
     enter_retries: AtomicU64,
     ops_resubmitted: AtomicU64,
     recv_no_buffers: AtomicU64,
@@ -40,6 +41,7 @@ pub(crate) struct CounterValues {
     pub(crate) enter_calls: u64,
     pub(crate) cq_overflows: u64,
     pub(crate) recv_limit_hits: u64,
+    pub(crate) recv_pauses: u64,
     pub(crate) enter_retries: u64,
     pub(crate) ops_resubmitted: u64,
     pub(crate) recv_no_buffers: u64,
@@ -61,6 +63,7 @@ static COUNTERS: Counters = Counters {
     enter_calls: AtomicU64::new(0),
     cq_overflows: AtomicU64::new(0),
     recv_limit_hits: AtomicU64::new(0),
+    recv_pauses: AtomicU64::new(0),
     enter_retries: AtomicU64::new(0),
     ops_resubmitted: AtomicU64::new(0),
     recv_no_buffers: AtomicU64::new(0),
@@ -110,6 +113,9 @@ impl Counters {
     pub(crate) fn recv_limit_hit(&self) {
         self.recv_limit_hits.fetch_add(1, Relaxed);
     }
+    pub(crate) fn recv_paused(&self) {
+        self.recv_pauses.fetch_add(1, Relaxed);
+    }
     pub(crate) fn enter_retry(&self) {
         self.enter_retries.fetch_add(1, Relaxed);
     }
@@ -140,6 +146,7 @@ impl Counters {
             enter_calls: self.enter_calls.load(Relaxed),
             cq_overflows: self.cq_overflows.load(Relaxed),
             recv_limit_hits: self.recv_limit_hits.load(Relaxed),
+            recv_pauses: self.recv_pauses.load(Relaxed),
             enter_retries: self.enter_retries.load(Relaxed),
             ops_resubmitted: self.ops_resubmitted.load(Relaxed),
             recv_no_buffers: self.recv_no_buffers.load(Relaxed),

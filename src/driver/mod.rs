@@ -34,7 +34,7 @@ mod wakers;
 
 pub(crate) use blocking::wait_for;
 pub(crate) use buf_lease::BufLease;
-pub(crate) use buf_ring::{BUF_GROUP, POOL_BYTES as RECV_POOL_BYTES};
+pub(crate) use buf_ring::BUF_GROUP;
 pub(crate) use buf_table::POOL_BASE;
 pub(crate) use context::{fallback_reason, flush_thread, io_uring_active, release_thread};
 cfg_unstable! {

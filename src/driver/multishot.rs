@@ -59,6 +59,10 @@ pub(crate) struct Multishot<T: MultishotKind> {
     data: Option<T>,
     armed: Option<(Arc<Ring>, usize)>,
     ended: bool,
+    /// [`stop`](Multishot::stop) was called: the cancel request is out.
+    stopping: bool,
+    /// Arming failed in [`start`](Multishot::start): the stream's next item.
+    failed: Option<io::Error>,
     /// Kept until the kernel's final CQE (see [`hold`](Multishot::hold)).
     held: Option<Held>,
 }
@@ -71,6 +75,8 @@ impl<T: MultishotKind> Multishot<T> {
             data: Some(data),
             armed: None,
             ended: false,
+            stopping: false,
+            failed: None,
             held: None,
         }
     }
@@ -136,13 +142,34 @@ impl<T: MultishotKind> Multishot<T> {
         }
     }
 
-    /// Asks the kernel to end the operation now (submitted at once); the
-    /// stream then yields what was already received and ends, usually with
-    /// an `ECANCELED` item.
-    pub(crate) fn stop(&self) {
+    /// Arms the operation now, before anyone polls the stream (its items
+    /// wait in the slot; `cx`'s task is woken when one arrives). An arming
+    /// error is the stream's next item.
+    pub(crate) fn start(&mut self, cx: &mut Context<'_>) {
+        if self.armed.is_none() && !self.ended && self.failed.is_none() {
+            if let Err(e) = self.arm(cx) {
+                self.failed = Some(e);
+            }
+        }
+    }
+
+    /// Asks the kernel to end the operation now (submitted at once, once
+    /// however often it is called); the stream then yields what was
+    /// already received and ends, usually with an `ECANCELED` item.
+    pub(crate) fn stop(&mut self) {
+        if self.stopping {
+            return;
+        }
         if let Some((ring, index)) = &self.armed {
+            self.stopping = true;
             ring.cancel_in_place(*index);
         }
+    }
+
+    /// Whether [`stop`](Multishot::stop) asked the kernel to end it (an
+    /// `ECANCELED` end is then this stream's own).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping
     }
 
     /// Drops the stream like `drop`, but submits the cancel request now
@@ -163,6 +190,10 @@ impl<T: MultishotKind> Stream for Multishot<T> {
         let this = self.get_mut();
         if this.ended {
             return Poll::Ready(None);
+        }
+        if let Some(e) = this.failed.take() {
+            this.ended = true;
+            return Poll::Ready(Some(Err(e)));
         }
         if this.armed.is_none() {
             if let Err(e) = this.arm(cx) {

@@ -6,7 +6,7 @@ use tokio::io::ReadBuf;
 
 use crate::driver::{BufLease, Multishot, Op, counters};
 use crate::ops::recv::Recv;
-use crate::ops::recv_multi::RecvMulti;
+use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::sched::Admit;
 
 #[derive(Default)]
@@ -27,6 +27,36 @@ pub(super) struct ReadState {
     /// (or end of stream) arrive. Until a read finds nothing, the stream
     /// counts as readable, as Tokio's do.
     pub(super) drained: bool,
+    /// The charge in `charge` had to wait (its class was over its share).
+    pub(super) waited: bool,
+    /// The last charge had to wait: the receive is armed for one chunk at
+    /// a time, so that what waits for the class's turn stays in the
+    /// kernel's socket buffer rather than in the ring's shared pool.
+    pub(super) throttled: bool,
+    /// The receive's next item, taken while the reader still had `current`
+    /// (scheduled streams only; see [`Ahead`]).
+    pub(super) ahead: Option<Box<Ahead>>,
+}
+
+/// What a scheduled stream took from its receive ahead of its reader: the
+/// next chunk, already charged, so that its class keeps a request in the
+/// receive side's queue while the reader works on the current one (with
+/// one request at a time, a class whose reader takes a while between reads
+/// drops out of the queue after each and loses its share), or the item
+/// that ended the receive, kept for its turn.
+pub(super) enum Ahead {
+    Chunk(BufLease, Option<Box<Admit>>),
+    Item(Option<std::io::Result<Received>>),
+}
+
+impl Ahead {
+    /// Received bytes it holds.
+    fn len(&self) -> usize {
+        match self {
+            Ahead::Chunk(lease, _) | Ahead::Item(Some(Ok(Received::Data(lease, _)))) => lease.len(),
+            Ahead::Item(_) => 0,
+        }
+    }
 }
 
 /// Received bytes waiting for the reader.
@@ -85,8 +115,10 @@ impl ReadState {
     /// Bytes received and not yet read, of those already handed over by
     /// the receive (for `into_std`'s count).
     pub(super) fn unread(&self) -> usize {
-        self.current
+        let current = self
+            .current
             .as_ref()
-            .map_or(0, |(pending, pos)| pending.bytes().len() - pos)
+            .map_or(0, |(pending, pos)| pending.bytes().len() - pos);
+        current + self.ahead.as_ref().map_or(0, |a| a.len())
     }
 }

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker, ready};
 use futures::Stream;
 use tokio::io::ReadBuf;
 
-use super::read_state::{OwnedRecv, Pending, ReadState};
+use super::read_state::{Ahead, OwnedRecv, Pending, ReadState};
 use crate::driver::{Multishot, Op};
 use crate::ops::poll::PollAdd;
 use crate::ops::recv::Recv;
@@ -29,10 +29,12 @@ use crate::sync::Mutex;
 
 /// Receive size when no provided buffer is available.
 const RECV_FALLBACK: usize = 16 * 1024;
+/// The receive limit of a stream whose class is held back: a few chunks,
+/// so that it has the next chunk to queue while its reader takes one,
+/// and the rest waits in the kernel.
+const RECV_THROTTLED: u32 = 256 * 1024;
 /// The receive limit where `SO_RCVBUF` cannot be read.
 const RECV_LIMIT_DEFAULT: u32 = 256 * 1024;
-/// The most one connection may hold of its ring's receive pool: a quarter.
-const RECV_POOL_SHARE: u32 = (crate::driver::RECV_POOL_BYTES / 4) as u32;
 
 pub(crate) struct UringStream {
     pub(super) fd: Arc<OwnedFd>,
@@ -177,13 +179,37 @@ impl UringStream {
     }
 
     fn fill(&self, st: &mut ReadState, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Whether the scheduler charged this stream's last receive.
+        let mut scheduled = false;
         loop {
             if let Some(charge) = &mut st.charge {
-                // Dispatched: the receive is paid for.
-                drop(ready!(Pin::new(charge).poll(cx)));
-                st.charge = None;
+                scheduled = true;
+                if let Poll::Ready(permit) = Pin::new(charge).poll(cx) {
+                    // Dispatched: the receive is paid for.
+                    drop(permit);
+                    st.charge = None;
+                    st.throttled = std::mem::take(&mut st.waited);
+                } else {
+                    st.waited = true;
+                    // The class is over its share of the receive side:
+                    // its connection stops taking bytes from the socket
+                    // until its turn comes (what was received already
+                    // comes out in order). The rest waits in the kernel's
+                    // socket buffer, where TCP's window pushes back on the
+                    // sender, instead of in the ring's shared pool.
+                    // (A receive armed for one chunk ends by itself.)
+                    let throttled = st.throttled;
+                    if let Some(recv) = st.recv.as_mut().filter(|r| !r.stopping() && !throttled) {
+                        recv.stop();
+                        crate::driver::counters().recv_paused();
+                    }
+                    return Poll::Pending;
+                }
             }
             if st.current.is_some() || st.eof {
+                if scheduled {
+                    self.take_ahead(st, cx);
+                }
                 return Poll::Ready(Ok(()));
             }
             if let Some(op) = &mut st.single {
@@ -207,15 +233,24 @@ impl UringStream {
                 continue;
             }
             if st.recv.is_none() {
-                let fd = Arc::clone(&self.fd);
-                let limit = self.recv_limit();
-                st.recv = Some(Multishot::new(RecvMulti { fd, limit }));
+                st.recv = Some(self.recv_multi(st.throttled));
             }
             let Some(recv) = &mut st.recv else {
                 unreachable!("armed just above")
             };
-            match ready!(Pin::new(recv).poll_next(cx)) {
-                Some(Ok(Received::Data(lease))) => {
+            // Ended by this stream (a pause above), not by the kernel.
+            let paused = recv.stopping();
+            let item = match st.ahead.take().map(|a| *a) {
+                Some(Ahead::Chunk(lease, charge)) => {
+                    st.charge = charge;
+                    st.current = Some((Pending::Lease(lease), 0));
+                    continue;
+                }
+                Some(Ahead::Item(item)) => item,
+                None => ready!(Pin::new(recv).poll_next(cx)),
+            };
+            match item {
+                Some(Ok(Received::Data(lease, _))) => {
                     if lease.len() > 0 {
                         st.charge = self
                             .sched
@@ -239,7 +274,10 @@ impl UringStream {
                         // Cancelled by the kernel, not by this stream (its
                         // own cancel, in `std_fd`, does not come here): the
                         // bytes not received wait in the socket; arm again.
-                        Some(libc::ECANCELED) => crate::driver::counters().op_resubmitted(),
+                        Some(libc::ECANCELED) if !paused => {
+                            crate::driver::counters().op_resubmitted();
+                        }
+                        Some(libc::ECANCELED) => {}
                         Some(libc::EINVAL) => st.no_multishot = true,
                         _ if e.kind() == io::ErrorKind::Unsupported => st.no_multishot = true,
                         _ => return Poll::Ready(Err(e)),
@@ -251,10 +289,77 @@ impl UringStream {
                 // what arrives waits in the kernel's socket buffer.
                 None => {
                     st.recv = None;
-                    crate::driver::counters().recv_limit_hit();
+                    if !paused {
+                        crate::driver::counters().recv_limit_hit();
+                    }
                 }
             }
         }
+    }
+
+    /// Takes the receive's next item, if it has one now, while the reader
+    /// still has `current`, and charges it if it is a chunk (see
+    /// [`Ahead`]).
+    fn take_ahead(&self, st: &mut ReadState, cx: &mut Context<'_>) {
+        if st.ahead.is_some() || st.eof || st.no_multishot || st.single.is_some() {
+            return;
+        }
+        // At most: the end of the current arming, a new one, its first item.
+        for _ in 0..3 {
+            let Some(recv) = &mut st.recv else {
+                st.recv = Some(self.recv_multi(st.throttled));
+                continue;
+            };
+            let ahead = match Pin::new(&mut *recv).poll_next(cx) {
+                Poll::Pending => return,
+                Poll::Ready(None) => {
+                    // The arming received its limit: arm the next one now,
+                    // so the class keeps a request queued.
+                    if !recv.stopping() {
+                        crate::driver::counters().recv_limit_hit();
+                    }
+                    st.recv = None;
+                    continue;
+                }
+                Poll::Ready(Some(Ok(Received::Data(lease, last)))) if lease.len() > 0 => {
+                    let charge = self
+                        .sched
+                        .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
+                        .map(Box::new);
+                    st.ahead = Some(Box::new(Ahead::Chunk(lease, charge)));
+                    if last {
+                        // The arming reached its limit with this chunk: arm
+                        // the next one now rather than when the reader gets
+                        // here, so the class still has this chunk queued
+                        // while the next arrives.
+                        let end = Pin::new(&mut *recv).poll_next(cx);
+                        debug_assert!(matches!(end, Poll::Ready(None)));
+                        crate::driver::counters().recv_limit_hit();
+                        let mut next = self.recv_multi(st.throttled);
+                        next.start(cx);
+                        st.recv = Some(next);
+                    }
+                    return;
+                }
+                Poll::Ready(item) => Ahead::Item(item),
+            };
+            st.ahead = Some(Box::new(ahead));
+            return;
+        }
+    }
+
+    /// A multishot receive for this stream: of one chunk while its class
+    /// is held back (`throttled`), otherwise of its receive limit.
+    fn recv_multi(&self, throttled: bool) -> Multishot<RecvMulti> {
+        let limit = if throttled {
+            RECV_THROTTLED
+        } else {
+            self.recv_limit()
+        };
+        Multishot::new(RecvMulti {
+            fd: Arc::clone(&self.fd),
+            limit,
+        })
     }
 
     /// The fd, for `into_std`, once shardio's receive on it has stopped (so
@@ -270,7 +375,7 @@ impl UringStream {
             let mut cx = Context::from_waker(Waker::noop());
             loop {
                 match Pin::new(&mut recv).poll_next(&mut cx) {
-                    Poll::Ready(Some(Ok(Received::Data(lease)))) => unread += lease.len(),
+                    Poll::Ready(Some(Ok(Received::Data(lease, _)))) => unread += lease.len(),
                     Poll::Ready(Some(_)) => {}
                     Poll::Ready(None) => break,
                     Poll::Pending if std::time::Instant::now() < deadline => {
@@ -308,14 +413,14 @@ impl UringStream {
     /// taken, before its receive is paused and the rest waits in the
     /// kernel: about a socket buffer's worth (`SO_RCVBUF`), as much as a
     /// Tokio socket would hold for a reader that stops, but never more than
-    /// [`RECV_POOL_SHARE`] of the ring's shared pool, so that one stalled
-    /// reader with a large socket buffer cannot take every buffer of the
-    /// connections beside it.
+    /// a quarter of the ring's shared pool (`RecvMulti` caps it), so that
+    /// one stalled reader with a large socket buffer cannot take every
+    /// buffer of the connections beside it.
     fn recv_limit(&self) -> u32 {
         socket2::SockRef::from(&*self.fd)
             .recv_buffer_size()
             .map_or(RECV_LIMIT_DEFAULT, |n| u32::try_from(n).unwrap_or(u32::MAX))
-            .clamp(RECV_FALLBACK as u32, RECV_POOL_SHARE)
+            .max(RECV_FALLBACK as u32)
     }
 
     fn single_recv(&self) -> Op<Recv<Vec<u8>>> {
