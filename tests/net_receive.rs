@@ -102,11 +102,15 @@ fn peak_held(stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
 /// modelled at 80% of what the link carries. A class over its share stops
 /// taking its connections' bytes (its receives are paused, then armed for
 /// 256 KiB at a time), which wait in the kernel's socket buffer until
-/// TCP's window stops their sender: the link splits 1:4 and every byte
-/// arrives in order. Quiet runs: 3.919, 3.929, 4.000, 4.000, with 0.9-1.4
-/// MiB at most held in the ring's receive pool by the four The test allows 4 +- 10% (a loaded CI machine delays the
-/// readers, which costs the large class its place in the queue now and
-/// then); the printed ratio is the figure.
+/// TCP's window stops their sender; each connection keeps a few received
+/// chunks charged ahead of its reader, so its class stays in the queue
+/// while the reader is delayed. The link splits 1:4 within 5%, and every
+/// byte arrives in order.
+///
+/// Measured (2026-12-06): quiet, 3.884-4.010; with both CPUs taken by two
+/// busy loops, 3.990-4.000 (with one chunk charged ahead instead of four,
+/// 2.80-2.89 there, and 2.72 in a CI run). At most 0.9-2 MiB was held in
+/// the ring's receive pool by the four connections.
 #[test]
 fn two_receiving_classes_split_the_link_by_shares() {
     let Some(link) = link() else { return };
@@ -145,6 +149,6 @@ fn two_receiving_classes_split_the_link_by_shares() {
         mbit(rates[1]),
         peak >> 10
     );
-    assert!(ratio >= 2.0, "1:4 split not followed: {rates:?}");
+    assert!((ratio - 4.0).abs() <= 0.2, "1:4 split off: {rates:?}");
     assert!(pauses > 0, "no receive was paused");
 }

@@ -2,6 +2,8 @@
 //! the received bytes not yet read, and where the reader is in them.
 //! Received bytes count in `metrics().recv_bytes_held` until read.
 
+use std::collections::VecDeque;
+
 use tokio::io::ReadBuf;
 
 use crate::driver::{BufLease, Multishot, Op, counters};
@@ -33,13 +35,13 @@ pub(super) struct ReadState {
     /// a time, so that what waits for the class's turn stays in the
     /// kernel's socket buffer rather than in the ring's shared pool.
     pub(super) throttled: bool,
-    /// The receive's next item, taken while the reader still had `current`
-    /// (scheduled streams only; see [`Ahead`]).
-    pub(super) ahead: Option<Box<Ahead>>,
+    /// The receive's next items, taken while the reader still had
+    /// `current` (scheduled streams only; see [`Ahead`]).
+    pub(super) ahead: VecDeque<Ahead>,
 }
 
-/// What a scheduled stream took from its receive ahead of its reader: the
-/// next chunk, already charged, so that its class keeps a request in the
+/// What a scheduled stream took from its receive ahead of its reader: a
+/// chunk, already charged, so that its class keeps requests in the
 /// receive side's queue while the reader works on the current one (with
 /// one request at a time, a class whose reader takes a while between reads
 /// drops out of the queue after each and loses its share), or the item
@@ -119,6 +121,6 @@ impl ReadState {
             .current
             .as_ref()
             .map_or(0, |(pending, pos)| pending.bytes().len() - pos);
-        current + self.ahead.as_ref().map_or(0, |a| a.len())
+        current + self.ahead.iter().map(Ahead::len).sum::<usize>()
     }
 }

@@ -29,6 +29,10 @@ use crate::sync::Mutex;
 
 /// Receive size when no provided buffer is available.
 const RECV_FALLBACK: usize = 16 * 1024;
+/// How many received chunks a scheduled stream charges ahead of its
+/// reader (see [`Ahead`]): enough that its class stays in the receive
+/// side's queue while the reader is delayed by a few scheduler time slices.
+const AHEAD_CHUNKS: usize = 4;
 /// The receive limit of a stream whose class is held back: a few chunks,
 /// so that it has the next chunk to queue while its reader takes one,
 /// and the rest waits in the kernel.
@@ -240,7 +244,7 @@ impl UringStream {
             };
             // Ended by this stream (a pause above), not by the kernel.
             let paused = recv.stopping();
-            let item = match st.ahead.take().map(|a| *a) {
+            let item = match st.ahead.pop_front() {
                 Some(Ahead::Chunk(lease, charge)) => {
                     st.charge = charge;
                     st.current = Some((Pending::Lease(lease), 0));
@@ -297,20 +301,23 @@ impl UringStream {
         }
     }
 
-    /// Takes the receive's next item, if it has one now, while the reader
-    /// still has `current`, and charges it if it is a chunk (see
-    /// [`Ahead`]).
+    /// Takes what the receive has now, up to [`AHEAD_CHUNKS`] chunks (each
+    /// charged) or an item that ends it, while the reader still has
+    /// `current` (see [`Ahead`]).
     fn take_ahead(&self, st: &mut ReadState, cx: &mut Context<'_>) {
-        if st.ahead.is_some() || st.eof || st.no_multishot || st.single.is_some() {
+        if st.eof || st.no_multishot || st.single.is_some() {
             return;
         }
-        // At most: the end of the current arming, a new one, its first item.
-        for _ in 0..3 {
+        // Each turn takes a chunk, or ends an arming and makes the next.
+        for _ in 0..2 * AHEAD_CHUNKS + 2 {
+            if st.ahead.len() >= AHEAD_CHUNKS || matches!(st.ahead.back(), Some(Ahead::Item(_))) {
+                return;
+            }
             let Some(recv) = &mut st.recv else {
                 st.recv = Some(self.recv_multi(st.throttled));
                 continue;
             };
-            let ahead = match Pin::new(&mut *recv).poll_next(cx) {
+            match Pin::new(&mut *recv).poll_next(cx) {
                 Poll::Pending => return,
                 Poll::Ready(None) => {
                     // The arming received its limit: arm the next one now,
@@ -319,19 +326,18 @@ impl UringStream {
                         crate::driver::counters().recv_limit_hit();
                     }
                     st.recv = None;
-                    continue;
                 }
                 Poll::Ready(Some(Ok(Received::Data(lease, last)))) if lease.len() > 0 => {
                     let charge = self
                         .sched
                         .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
                         .map(Box::new);
-                    st.ahead = Some(Box::new(Ahead::Chunk(lease, charge)));
+                    st.ahead.push_back(Ahead::Chunk(lease, charge));
                     if last {
                         // The arming reached its limit with this chunk: arm
                         // the next one now rather than when the reader gets
-                        // here, so the class still has this chunk queued
-                        // while the next arrives.
+                        // here, so the class still has chunks queued while
+                        // the next arrive.
                         let end = Pin::new(&mut *recv).poll_next(cx);
                         debug_assert!(matches!(end, Poll::Ready(None)));
                         crate::driver::counters().recv_limit_hit();
@@ -339,12 +345,9 @@ impl UringStream {
                         next.start(cx);
                         st.recv = Some(next);
                     }
-                    return;
                 }
-                Poll::Ready(item) => Ahead::Item(item),
-            };
-            st.ahead = Some(Box::new(ahead));
-            return;
+                Poll::Ready(item) => st.ahead.push_back(Ahead::Item(item)),
+            }
         }
     }
 
