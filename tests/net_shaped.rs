@@ -17,7 +17,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/shaped.rs"]
 mod shaped;
-use shaped::{current_thread as runtime, shaped as link};
+use shaped::{GOODPUT, RATE_MBIT, current_thread as runtime, shaped as link};
+
+#[path = "../examples/iotune/net.rs"]
+mod iotune_net;
 
 /// Runs `serve` on a shardio listener in `link`'s namespace `b` (its
 /// address sent back once it listens) and `client` in namespace `a`.
@@ -133,4 +136,63 @@ fn netem_delay_shows_in_the_round_trip() {
         median >= Duration::from_micros(u64::from(2 * DELAY_US)),
         "{median:?}"
     );
+}
+
+/// iotune's network mode (`--net`, against `--serve` in namespace b)
+/// measures the 100 Mbit/s link each way within 15% of what TCP carries of
+/// it, and names the interface the client's connections leave by.
+#[test]
+fn iotune_measures_the_link() {
+    let Some(link) = link(Shape::rate_mbit(RATE_MBIT)) else {
+        return;
+    };
+    let (tx, rx) = mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let b = link.b().addr();
+    let server = link.b().spawn(move || {
+        runtime()?.block_on(async move {
+            let listener = shardio::net::TcpListener::bind((b, 0)).await?;
+            tx.send(listener.local_addr()?).expect("test waits");
+            tokio::select! {
+                res = iotune_net::serve(listener) => res,
+                _ = stopped => Ok(()),
+            }
+        })
+    });
+    let peer: SocketAddr = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the iotune peer in namespace b listens");
+    let props = link
+        .a()
+        .spawn(move || {
+            runtime()?.block_on(iotune_net::calibrate(
+                peer,
+                2,
+                Duration::from_secs(1),
+                |line| {
+                    println!("{line}");
+                },
+            ))
+        })
+        .join()
+        .expect("client thread")
+        .expect("iotune --net");
+    let _ = stop.send(());
+    server
+        .join()
+        .expect("server thread")
+        .expect("iotune --serve");
+    println!("{props:?}");
+    assert_eq!(props.interface.as_deref(), Some(link.a().interface()));
+    for (way, rate) in [
+        ("transmit", props.tx_bandwidth),
+        ("receive", props.rx_bandwidth),
+    ] {
+        let ratio = rate / GOODPUT;
+        assert!(
+            (0.85..=1.15).contains(&ratio),
+            "{way}: {rate:.0} B/s measured, {ratio:.3} of what the link carries"
+        );
+    }
+    assert!(props.tx_ops > 0.0 && props.rx_ops > 0.0, "{props:?}");
 }

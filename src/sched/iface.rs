@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::net::IpAddr;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::sync::Mutex;
 
@@ -18,6 +18,17 @@ pub(crate) const ANY: &str = "any";
 
 /// Interfaces by address, refreshed when an address is not in it.
 static BY_ADDR: Mutex<Option<HashMap<IpAddr, String>>> = Mutex::new(None);
+
+/// The network interface shardio schedules `socket`'s traffic on (its
+/// devices are `net <interface> tx` and `rx`, see
+/// [`DeviceStats`](super::DeviceStats)): what the `interface:` key of an
+/// io_properties file's `network:` section names. Found from the socket's
+/// local address (for a connected socket, the one its route chose): `lo`
+/// for loopback, `unix` for Unix sockets, `any` for a socket bound to no
+/// address or to an address on no interface.
+pub fn interface_of(socket: &impl AsFd) -> String {
+    of(socket.as_fd())
+}
 
 /// The interface of the socket `fd`.
 pub(crate) fn of(fd: BorrowedFd<'_>) -> String {

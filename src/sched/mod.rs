@@ -90,6 +90,7 @@ pub use class::{ClassStats, DEFAULT_SHARES, PriorityClass};
 pub use current::Scoped;
 pub use device::DeviceStats;
 pub use histogram::Histogram;
+pub use iface::interface_of;
 pub use properties::{DiskProperties, IoProperties, NetProperties, parse_size};
 
 pub(crate) use admit::{Admit, dispatched};

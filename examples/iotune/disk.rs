@@ -1,126 +1,53 @@
-//! Measures a disk the way Seastar's `iotune` does and writes an
-//! io_properties file:
-//!
-//! ```text
-//! cargo run --release --example iotune -- --dir /var/lib/db \
-//!     [--out io_properties.yaml] [--duration-secs 5] [--file-size 1G] [--rate-factor 0.9]
-//! ```
-//!
-//! It creates `<dir>/.shardio-iotune.tmp` (`--file-size`, default 1 GiB),
-//! fills it with sequential 1 MiB writes, then measures for `--duration-secs`
-//! each, all O_DIRECT through shardio's `write_at`/`read_at`, one Tokio task
-//! per queue slot: write and read bandwidth (sequential 1 MiB at depth 16,
-//! each task owning a slice of the file), then read and write IOPS (random
-//! 4 KiB at depth 64). The file is removed at the end, also after an error or
-//! Ctrl-C. The result, for the mount point holding `--dir`, is written in
-//! Seastar's format (bytes/s, ops/s) for `Config`'s io_properties and the
-//! `io_tester` example:
-//!
-//! ```yaml
-//! disks:
-//!   - mountpoint: /var/lib
-//!     read_iops: 62800
-//!     read_bandwidth: 1234567890
-//!     write_iops: 40000
-//!     write_bandwidth: 500000000
-//!     rate_factor: 0.9
-//! ```
+//! iotune's disk mode (see `main.rs`): a test file measured with O_DIRECT
+//! reads and writes through shardio.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use shardio::BuilderExt;
 use shardio::fs::{File, OpenOptions};
 
-const MIB: u64 = 1 << 20;
-const SEQ_DEPTH: usize = 16;
+use crate::{Args, MIB, SEQ_DEPTH};
+
 const RAND_DEPTH: usize = 64;
-const USAGE: &str = "\
-usage: iotune --dir DIR [--out FILE] [--duration-secs N] [--file-size SIZE] [--rate-factor K]
 
-  --dir DIR            directory on the device to measure (required)
-  --out FILE           io_properties file to write (default: io_properties.yaml)
-  --duration-secs N    seconds per measurement (default: 5)
-  --file-size SIZE     test file size, binary k/M/G suffixes, a multiple of 16M
-                       (default: 1G, min 16M, else rounded down)
-  --rate-factor K      rate_factor written to the file (default: 1.0)
-  -h, --help           this help";
-
-struct Args {
-    dir: PathBuf,
-    out: PathBuf,
-    duration: Duration,
-    file_size: u64,
-    rate_factor: f64,
-}
-
-/// `Ok(None)` for `--help`; `Err` is the message for a bad argument.
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut args = Args {
-        dir: PathBuf::new(),
-        out: PathBuf::from("io_properties.yaml"),
-        duration: Duration::from_secs(5),
-        file_size: 1 << 30,
-        rate_factor: 1.0,
-    };
-    let mut dir = None;
-    while let Some(arg) = it.next() {
-        let (flag, mut inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg, None),
-        };
-        let mut value = || {
-            let value = inline
-                .take()
-                .or_else(|| it.next())
-                .filter(|v| !v.is_empty());
-            value.ok_or_else(|| format!("{flag} needs a value"))
-        };
-        let bad = |value: &str, why: &str| Err(format!("{flag} {value:?}: {why}"));
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--dir" => dir = Some(PathBuf::from(value()?)),
-            "--out" => args.out = PathBuf::from(value()?),
-            "--duration-secs" => {
-                let v = value()?;
-                match v.parse().ok().filter(|s| *s > 0.0 && *s <= 86400.0) {
-                    Some(secs) => args.duration = Duration::from_secs_f64(secs),
-                    None => return bad(&v, "expected seconds in (0, 86400]"),
-                }
+/// Measures the device holding `dir` on `runtime` and writes the file.
+pub(crate) fn main(
+    args: &Args,
+    dir: &Path,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<ExitCode, (u8, String)> {
+    let dir = std::fs::canonicalize(dir)
+        .and_then(|d| match d.is_dir() {
+            true => Ok(d),
+            false => Err(io::Error::other("not a directory")),
+        })
+        .map_err(|e| (2, format!("--dir {}: {e}", dir.display())))?;
+    let mountpoint = mountpoint(&dir).unwrap_or_else(|e| {
+        eprintln!("iotune: warning: /proc/self/mountinfo: {e}");
+        dir.clone()
+    });
+    let path = dir.join(".shardio-iotune.tmp");
+    let res = runtime.block_on(async {
+        tokio::select! {
+            res = calibrate(args, &dir, &path, &mountpoint) => res.map(|()| ExitCode::SUCCESS),
+            Ok(()) = tokio::signal::ctrl_c() => {
+                eprintln!("iotune: interrupted");
+                Ok(ExitCode::from(130))
             }
-            "--file-size" => {
-                let v = value()?;
-                // A whole number of 1 MiB blocks for each of the 16 slices.
-                let unit = SEQ_DEPTH as u64 * MIB;
-                match parse_size(&v) {
-                    Some(size) if size >= unit => args.file_size = size / unit * unit,
-                    Some(_) => return bad(&v, "at least 16M is needed"),
-                    None => return bad(&v, "expected a size such as 268435456, 256M or 1G"),
-                }
-            }
-            "--rate-factor" => {
-                let v = value()?;
-                match v.parse().ok().filter(|k| *k > 0.0 && *k <= 1000.0) {
-                    Some(k) => args.rate_factor = k,
-                    None => return bad(&v, "expected a number in (0, 1000] such as 0.9"),
-                }
-            }
-            _ => return Err(format!("unknown argument {flag:?}")),
+        }
+    });
+    // Slots still running after Ctrl-C write to the unlinked file until the
+    // runtime is dropped, which cancels them.
+    if let Err(e) = std::fs::remove_file(&path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            eprintln!("iotune: cannot remove {}: {e}", path.display());
         }
     }
-    args.dir = dir.ok_or("--dir is required")?;
-    Ok(Some(args))
-}
-
-/// A whole number of bytes with the suffixes of io_properties files
-/// (`k`/`K`, `M`, `G`, `T`: powers of 1024), read by the crate's one parser.
-fn parse_size(s: &str) -> Option<u64> {
-    let value = shardio::sched::parse_size(s)?;
-    (value >= 0.0 && value.fract() == 0.0 && value < u64::MAX as f64).then_some(value as u64)
+    res.map_err(|msg| (1, msg))
 }
 
 /// The longest mount point in /proc/self/mountinfo holding `dir` (canonical).
@@ -236,7 +163,7 @@ fn mix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-async fn calibrate(args: &Args, path: &Path, mountpoint: &Path) -> Result<(), String> {
+async fn calibrate(args: &Args, dir: &Path, path: &Path, mountpoint: &Path) -> Result<(), String> {
     if let Some(reason) = shardio::metrics().fallback_reason {
         println!("note: io_uring unavailable ({reason}); measuring shardio's fallback path");
     }
@@ -247,7 +174,7 @@ async fn calibrate(args: &Args, path: &Path, mountpoint: &Path) -> Result<(), St
         io::ErrorKind::InvalidInput => format!(
             "the filesystem of {} rejects O_DIRECT (e.g. ramfs, or tmpfs before Linux 6.6); \
              run iotune on the filesystem that will hold the data",
-            args.dir.display()
+            dir.display()
         ),
         _ => format!("cannot create {}: {e}", path.display()),
     })?;
@@ -307,10 +234,7 @@ async fn calibrate(args: &Args, path: &Path, mountpoint: &Path) -> Result<(), St
         yaml_str(&mountpoint.to_string_lossy()),
         args.rate_factor
     );
-    let out = args.out.display();
-    std::fs::write(&args.out, &yaml).map_err(|e| format!("cannot write {out}: {e}"))?;
-    println!("\nwrote {out}:\n{yaml}");
-    Ok(())
+    crate::write(&args.out, &yaml)
 }
 
 /// A YAML scalar: plain when safe, double-quoted otherwise.
@@ -320,60 +244,4 @@ fn yaml_str(s: &str) -> String {
         true => s.to_string(),
         false => format!("{s:?}"),
     }
-}
-
-/// `Err((exit code, message))` for what stops the run before measuring.
-fn try_main() -> Result<ExitCode, (u8, String)> {
-    let Some(args) =
-        parse_args(std::env::args().skip(1)).map_err(|m| (2, format!("{m}\n\n{USAGE}")))?
-    else {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
-    };
-    let dir = std::fs::canonicalize(&args.dir)
-        .and_then(|d| match d.is_dir() {
-            true => Ok(d),
-            false => Err(io::Error::other("not a directory")),
-        })
-        .map_err(|e| (2, format!("--dir {}: {e}", args.dir.display())))?;
-    let out_dir = args.out.parent().filter(|p| !p.as_os_str().is_empty());
-    if !out_dir.unwrap_or(Path::new(".")).is_dir() {
-        return Err((
-            2,
-            format!("--out {}: no such directory", args.out.display()),
-        ));
-    }
-    let mountpoint = mountpoint(&dir).unwrap_or_else(|e| {
-        eprintln!("iotune: warning: /proc/self/mountinfo: {e}");
-        dir.clone()
-    });
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    let runtime = builder.enable_all().shardio(Default::default()).build();
-    let runtime = runtime.map_err(|e| (1, format!("cannot start the runtime: {e}")))?;
-    let path = dir.join(".shardio-iotune.tmp");
-    let res = runtime.block_on(async {
-        tokio::select! {
-            res = calibrate(&args, &path, &mountpoint) => res.map(|()| ExitCode::SUCCESS),
-            Ok(()) = tokio::signal::ctrl_c() => {
-                eprintln!("iotune: interrupted");
-                Ok(ExitCode::from(130))
-            }
-        }
-    });
-    // Slots still running after Ctrl-C write to the unlinked file until the
-    // runtime is dropped, which cancels them.
-    if let Err(e) = std::fs::remove_file(&path) {
-        if e.kind() != io::ErrorKind::NotFound {
-            eprintln!("iotune: cannot remove {}: {e}", path.display());
-        }
-    }
-    drop(runtime);
-    res.map_err(|msg| (1, msg))
-}
-
-fn main() -> ExitCode {
-    try_main().unwrap_or_else(|(code, msg)| {
-        eprintln!("iotune: {msg}");
-        ExitCode::from(code)
-    })
 }
