@@ -70,8 +70,9 @@ pub(crate) fn current_thread() -> io::Result<tokio::runtime::Runtime> {
 /// is. `b'0' + i`: bulk upload of slot `i`, counted in `bulk[i]`; `b'R'`:
 /// requests of `RPC_REQUEST` bytes, each answered with `RPC_RESPONSE`
 /// bytes; `b'D'`: a download, `CHUNK`s of the [`PATTERN`] written until the
-/// peer goes away,
-/// each connection's bytes written counted in `sent` (by order of arrival).
+/// peer goes away; `b'P'`: a paced download (see [`PACED_WRITE`]); for
+/// both, each connection's bytes written counted in `sent` (by order of
+/// arrival).
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     pub(crate) bulk: Arc<[AtomicU64; 2]>,
@@ -85,14 +86,31 @@ pub(crate) struct Server {
 pub(crate) type Sent = std::sync::Mutex<Vec<Arc<AtomicU64>>>;
 
 impl Server {
+    /// In namespace `b` of `link`.
     pub(crate) fn start(link: &ShapedLink) -> Server {
+        let b = link.b();
+        Server::start_with(b.addr().into(), |f| b.spawn(f))
+    }
+
+    /// On loopback, in this namespace.
+    pub(crate) fn local() -> Server {
+        Server::start_with(std::net::Ipv4Addr::LOCALHOST.into(), |f| {
+            std::thread::spawn(f)
+        })
+    }
+
+    fn start_with(
+        b: std::net::IpAddr,
+        spawn: impl FnOnce(
+            Box<dyn FnOnce() -> io::Result<()> + Send>,
+        ) -> std::thread::JoinHandle<io::Result<()>>,
+    ) -> Server {
         let bulk: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
         let sent = Arc::new(Sent::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
-        let b = link.b().addr();
         let (counts, written, stopped) = (Arc::clone(&bulk), Arc::clone(&sent), Arc::clone(&stop));
-        let thread = link.b().spawn(move || {
+        let thread = spawn(Box::new(move || {
             current_thread()?.block_on(async move {
                 let listener = shardio::net::TcpListener::bind((b, 0)).await?;
                 tx.send(listener.local_addr()?).expect("test waits");
@@ -106,7 +124,7 @@ impl Server {
                 }
                 io::Result::Ok(())
             })
-        });
+        }));
         let addr = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("the server in namespace b listens");
@@ -156,6 +174,27 @@ async fn serve(mut s: TcpStream, counts: Arc<[AtomicU64; 2]>, sent: Arc<Sent>) {
                 counter.fetch_add(n as u64, Relaxed);
             }
         }
+        b'P' => {
+            let counter = Arc::new(AtomicU64::new(0));
+            sent.lock()
+                .expect("not poisoned")
+                .push(Arc::clone(&counter));
+            let pattern: Vec<u8> = (0..PACED_WRITE + PATTERN).map(pattern_byte).collect();
+            let mut tick = tokio::time::interval(PACED_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut at = 0;
+            loop {
+                tick.tick().await;
+                if s.write_all(&pattern[at % PATTERN..][..PACED_WRITE])
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                at += PACED_WRITE;
+                counter.fetch_add(PACED_WRITE as u64, Relaxed);
+            }
+        }
         slot => {
             let counter = &counts[usize::from(slot - b'0')];
             let mut buf = vec![0u8; 256 << 10];
@@ -168,6 +207,11 @@ async fn serve(mut s: TcpStream, counts: Arc<[AtomicU64; 2]>, sent: Arc<Sent>) {
         }
     }
 }
+
+/// A paced download (`b'P'`) writes `PACED_WRITE` bytes every
+/// `PACED_EVERY`: 16 kB/s per connection.
+pub(crate) const PACED_WRITE: usize = 1600;
+pub(crate) const PACED_EVERY: Duration = Duration::from_millis(100);
 
 /// A download's bytes repeat every `PATTERN` bytes (a prime, so no chunk
 /// or buffer size lines up with it): byte `i` of the stream is
@@ -186,21 +230,32 @@ pub(crate) fn client<T: Send + 'static>(
     props: Option<IoProperties>,
     f: impl AsyncFnOnce() -> io::Result<T> + Send + 'static,
 ) -> T {
-    link.a()
-        .spawn(move || {
-            let mut config = shardio::Config::new();
-            if let Some(props) = props {
-                config = config.io_properties(props);
-            }
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .shardio(config)
-                .build()?;
-            rt.block_on(f())
-        })
-        .join()
-        .expect("client thread")
-        .expect("client")
+    let thread = link.a().spawn(move || run_client(props, f));
+    thread.join().expect("client thread").expect("client")
+}
+
+/// Runs `f` on a shardio current-thread runtime on a thread of its own,
+/// in this namespace.
+pub(crate) fn local_client<T: Send + 'static>(
+    f: impl AsyncFnOnce() -> io::Result<T> + Send + 'static,
+) -> T {
+    let thread = std::thread::spawn(move || run_client(None, f));
+    thread.join().expect("client thread").expect("client")
+}
+
+fn run_client<T>(
+    props: Option<IoProperties>,
+    f: impl AsyncFnOnce() -> io::Result<T>,
+) -> io::Result<T> {
+    let mut config = shardio::Config::new();
+    if let Some(props) = props {
+        config = config.io_properties(props);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .shardio(config)
+        .build()?;
+    rt.block_on(f())
 }
 
 /// Bytes/s of each counter over `window`, after `warmup`.
