@@ -14,6 +14,7 @@ pub(crate) enum Kind {
     Append,
     Rpc,
     Upload,
+    Download,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub(crate) struct Job {
     pub(crate) rps: Option<f64>,
     pub(crate) data_size: u64,
     pub(crate) duration: Option<Duration>,
+    /// A download job's readers stop reading after this long (and keep
+    /// their connections open): a stalled reader.
+    pub(crate) stall: Option<Duration>,
 }
 
 fn scalar_text(node: &Yaml<'_>) -> Option<String> {
@@ -72,6 +76,7 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
             Some("append") => Kind::Append,
             Some("rpc") => Kind::Rpc,
             Some("upload") => Kind::Upload,
+            Some("download") => Kind::Download,
             Some(other) => return Err(bad("type", other)),
             None => return Err(format!("job {name}: `type` is missing")),
         };
@@ -97,9 +102,19 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
                         .ok_or_else(|| bad_number("duration", &v))
                 })
                 .transpose()?,
+            stall: get("stall")
+                .map(|v| {
+                    positive(&v)
+                        .map(Duration::from_secs_f64)
+                        .ok_or_else(|| bad_number("stall", &v))
+                })
+                .transpose()?,
             kind,
             name,
         };
+        if job.stall.is_some() && job.kind != Kind::Download {
+            return Err(format!("job {}: `stall` is for download jobs", job.name));
+        }
         if job.parallelism == 0 || job.request_size == 0 {
             return Err(format!(
                 "job {}: parallelism and request_size must be ≥ 1",
@@ -109,4 +124,11 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
         jobs.push(job);
     }
     Ok(jobs)
+}
+
+impl Kind {
+    /// A network job (served by `server.rs`), not a disk one.
+    pub(crate) fn is_net(self) -> bool {
+        matches!(self, Kind::Rpc | Kind::Upload | Kind::Download)
+    }
 }

@@ -3,7 +3,8 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use shardio::net::TcpListener;
@@ -52,7 +53,11 @@ impl Link {
 
     /// Starts the jobs' server in the other namespace, on a runtime of its
     /// own; returns its address.
-    pub(crate) fn start_server(&self, jobs: Vec<(PriorityClass, Job)>) -> io::Result<SocketAddr> {
+    pub(crate) fn start_server(
+        &self,
+        jobs: Vec<(PriorityClass, Job)>,
+        written: Arc<[AtomicU64]>,
+    ) -> io::Result<SocketAddr> {
         let (tx, rx) = mpsc::channel();
         let b = self.link.b().addr();
         // The server runs until the process exits.
@@ -63,7 +68,7 @@ impl Link {
             rt.block_on(async move {
                 let listener = TcpListener::bind((b, 0)).await?;
                 let _ = tx.send(listener.local_addr());
-                serve(listener, jobs).await;
+                serve(listener, jobs, written).await;
                 io::Result::Ok(())
             })
         }));

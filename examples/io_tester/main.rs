@@ -13,7 +13,8 @@
 //! ```yaml
 //! - name: latency          # the job's name (and its class, unless `class` is given)
 //!   type: randread         # randread, seqread, randwrite, seqwrite, append (disk, O_DIRECT),
-//!                          # rpc (request/response over loopback TCP), upload (bulk TCP send)
+//!                          # rpc (request/response over loopback TCP), upload (bulk TCP send),
+//!                          # download (bulk TCP receive: the server writes, the job reads)
 //!   class: interactive     # the priority class (jobs may share one)
 //!   shares: 1000           # the class's shares (the first job naming the class sets them)
 //!   parallelism: 4         # concurrent requests (tasks)
@@ -21,6 +22,9 @@
 //!   rps: 2000              # optional: requests per second for the whole job
 //!   data_size: 1G          # the job's file size (disk jobs)
 //!   duration: 10           # optional: seconds (default: --duration)
+//!   stall: 2               # optional, download jobs: readers stop reading after
+//!                          # 2 s and hold their connections open (a stalled reader);
+//!                          # the report says what their sender wrote after that
 //! ```
 //!
 //! Numbers take the suffixes of io_properties files, read by the same
@@ -55,6 +59,7 @@ mod worker;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use shardio::BuilderExt;
@@ -62,7 +67,7 @@ use shardio::net::TcpListener;
 use shardio::sched::{ClassStats, IoProperties, PriorityClass};
 
 use cli::{Args, USAGE, parse_args};
-use job::{Job, Kind, parse_jobs};
+use job::{Job, parse_jobs};
 use report::report;
 use server::serve;
 use worker::{Tally, Worker, prepare};
@@ -144,22 +149,20 @@ async fn run_jobs(jobs: Vec<Job>, args: Args, link: Option<&link::Link>) -> io::
     let mut files = Vec::new();
     for job in &jobs {
         files.push(match job.kind {
-            Kind::Rpc | Kind::Upload => None,
+            kind if kind.is_net() => None,
             _ => Some(Arc::new(prepare(&args.dir, job).await?)),
         });
     }
-    let server = if jobs
-        .iter()
-        .any(|j| matches!(j.kind, Kind::Rpc | Kind::Upload))
-    {
+    let written: Arc<[AtomicU64]> = jobs.iter().map(|_| AtomicU64::new(0)).collect();
+    let server = if jobs.iter().any(|j| j.kind.is_net()) {
         let job_classes: Vec<(PriorityClass, Job)> =
             jobs.iter().map(|j| (class_of(j), j.clone())).collect();
         Some(match link {
-            Some(link) => link.start_server(job_classes)?,
+            Some(link) => link.start_server(job_classes, Arc::clone(&written))?,
             None => {
                 let listener = TcpListener::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?;
-                tokio::spawn(serve(listener, job_classes));
+                tokio::spawn(serve(listener, job_classes, Arc::clone(&written)));
                 addr
             }
         })
@@ -184,12 +187,13 @@ async fn run_jobs(jobs: Vec<Job>, args: Args, link: Option<&link::Link>) -> io::
             let class = class_of(&job);
             let file = files[j].clone();
             let rps = job.rps.map(|r| r / job.parallelism as f64);
+            let written = Arc::clone(&written);
             handles.push(class.spawn(async move {
                 let mut worker = Worker::new(&job, w, rps, until, tally);
                 match (job.kind, file) {
-                    (Kind::Rpc | Kind::Upload, _) => {
+                    (kind, _) if kind.is_net() => {
                         let addr = server.expect("a server for network jobs");
-                        worker.net(addr, j as u8).await
+                        worker.net(addr, j as u8, job.stall, &written[j]).await
                     }
                     (_, Some(file)) => worker.disk(&file).await,
                     (_, None) => Ok(()),

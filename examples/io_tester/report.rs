@@ -62,6 +62,16 @@ pub(crate) fn report(
             rate,
         );
     }
+    for (job, tally) in jobs.iter().zip(tallies) {
+        if let Some((sent, over)) = *tally.sent_after_stall.lock().expect("tally") {
+            println!(
+                "{}: readers stalled after {:.1} s; their sender wrote {sent} bytes in the \
+                 last {over:.1} s (0: TCP's window stopped it)",
+                job.name,
+                job.stall.map_or(0.0, |d| d.as_secs_f64()),
+            );
+        }
+    }
     println!(
         "\n{:<12} {:>7} {:>10} {:>14} {:>16} {:>12} {:>12} {:>10}",
         "class",

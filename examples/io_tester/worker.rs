@@ -21,6 +21,10 @@ pub(crate) struct Tally {
     pub(crate) lat_ns: Mutex<Vec<u64>>,
     /// Blocks an `append` job wrote so far.
     appended: Arc<AtomicU64>,
+    /// For a download job with a stall: bytes its connections' sender
+    /// wrote from a second after the readers stopped to the end, and over
+    /// how many seconds.
+    pub(crate) sent_after_stall: Mutex<Option<(u64, f64)>>,
 }
 
 pub(crate) async fn prepare(dir: &Path, job: &Job) -> io::Result<File> {
@@ -168,21 +172,56 @@ impl Worker {
         .await
     }
 
-    pub(crate) async fn net(&mut self, addr: std::net::SocketAddr, job: u8) -> io::Result<()> {
+    /// A network job's connection; `written` counts what the server wrote
+    /// for the job (downloads).
+    pub(crate) async fn net(
+        &mut self,
+        addr: std::net::SocketAddr,
+        job: u8,
+        stall: Option<Duration>,
+        written: &AtomicU64,
+    ) -> io::Result<()> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let stream = Arc::new(tokio::sync::Mutex::new(stream));
         stream.lock().await.write_all(&[job]).await?;
         let size = self.size;
-        let rpc = self.kind == Kind::Rpc;
+        let kind = self.kind;
+        if let Some(stall) = stall {
+            // Read until the stall, then hold the connection unread.
+            let until = self.until;
+            self.until = until.min(Instant::now() + stall);
+            self.net_requests(&stream, kind, size).await?;
+            let settle = (Instant::now() + Duration::from_secs(1)).min(until);
+            tokio::time::sleep_until(settle.into()).await;
+            let (from, at) = (written.load(Ordering::Relaxed), Instant::now());
+            tokio::time::sleep_until(until.into()).await;
+            let sent = written.load(Ordering::Relaxed) - from;
+            *self.tally.sent_after_stall.lock().expect("tally") =
+                Some((sent, at.elapsed().as_secs_f64()));
+            return Ok(());
+        }
+        self.net_requests(&stream, kind, size).await
+    }
+
+    async fn net_requests(
+        &mut self,
+        stream: &Arc<tokio::sync::Mutex<TcpStream>>,
+        kind: Kind,
+        size: usize,
+    ) -> io::Result<()> {
         self.paced(|_| {
-            let stream = Arc::clone(&stream);
+            let stream = Arc::clone(stream);
             async move {
                 let mut s = stream.lock().await;
                 let mut buf = vec![1u8; size];
-                s.write_all(&buf).await?;
-                if rpc {
-                    s.read_exact(&mut buf).await?;
+                match kind {
+                    Kind::Download => s.read_exact(&mut buf).await.map(drop)?,
+                    Kind::Rpc => {
+                        s.write_all(&buf).await?;
+                        s.read_exact(&mut buf).await.map(drop)?;
+                    }
+                    _ => s.write_all(&buf).await?,
                 }
                 Ok(size)
             }
