@@ -22,14 +22,17 @@ impl Wake for Send {
     }
 }
 
-/// A device of 1 byte per µs with a 1 ms goal (parts of half a
-/// millisecond, 500 bytes), a large request of class "bulk" (eight parts;
-/// the bucket's first millisecond passes two at once, the third waits),
-/// then a small one of class "rpc" (shares 1000) held as `hold`. The
-/// device is returned too: its timer does nothing once it is dropped.
+/// A device of 1 byte per 100 µs with a 100 ms goal (parts of 50 ms,
+/// 500 bytes), a large request of class "bulk" (eight parts; the bucket's
+/// first 100 ms pass two at once, the third waits), then a small one of
+/// class "rpc" (shares 1000) held as `hold`. Slow on purpose: the large
+/// request's last part is due 300 ms after the small one's turn, so a
+/// test thread or timer delayed on a busy machine (a CI run with a 1 ms
+/// device saw both granted in one late timer tick) still sees the order.
+/// The device is returned too: its timer does nothing once it is dropped.
 fn large_then_small(hold: Hold) -> (Arc<Device>, Arc<Waiter>, Arc<Waiter>) {
-    let net = NetProperties::new(1e9, 1e6, 1e9, 1e6);
-    let dev = Device::new("test".into(), CostModel::net(&net, 1_000_000), 32);
+    let net = NetProperties::new(1e9, 1e4, 1e9, 1e4);
+    let dev = Device::new("test".into(), CostModel::net(&net, 100_000_000), 32);
     let bulk = PriorityClass::new("bulk", 100);
     let rpc = PriorityClass::new("rpc", 1000);
     let large = dev.enqueue(
