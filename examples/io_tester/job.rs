@@ -86,6 +86,15 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
                 None => Ok(default),
             }
         };
+        let seconds = |key: &str| -> Result<Option<Duration>, String> {
+            get(key)
+                .map(|v| {
+                    positive(&v)
+                        .map(Duration::from_secs_f64)
+                        .ok_or_else(|| bad_number(key, &v))
+                })
+                .transpose()
+        };
         let job = Job {
             class: get("class").unwrap_or_else(|| name.clone()),
             shares: num("shares", 100.0)? as u32,
@@ -95,20 +104,8 @@ pub(crate) fn parse_jobs(text: &str) -> Result<Vec<Job>, String> {
                 .map(|v| positive(&v).ok_or_else(|| bad_number("rps", &v)))
                 .transpose()?,
             data_size: num("data_size", 256.0 * 1024.0 * 1024.0)? as u64,
-            duration: get("duration")
-                .map(|v| {
-                    positive(&v)
-                        .map(Duration::from_secs_f64)
-                        .ok_or_else(|| bad_number("duration", &v))
-                })
-                .transpose()?,
-            stall: get("stall")
-                .map(|v| {
-                    positive(&v)
-                        .map(Duration::from_secs_f64)
-                        .ok_or_else(|| bad_number("stall", &v))
-                })
-                .transpose()?,
+            duration: seconds("duration")?,
+            stall: seconds("stall")?,
             kind,
             name,
         };

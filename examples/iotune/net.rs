@@ -61,18 +61,21 @@ async fn answer(mut s: TcpStream) -> io::Result<()> {
             if !(1..=1 << 20).contains(&size) {
                 return Err(io::Error::other(format!("write size {size} out of range")));
             }
-            s.set_nodelay(true)?;
-            let (buf, until) = (
-                vec![0x5a; size],
-                Instant::now() + Duration::from_millis(millis.into()),
-            );
-            while Instant::now() < until {
-                s.write_all(&buf).await?;
-            }
-            s.shutdown().await
+            write_for(&mut s, size, Duration::from_millis(millis.into())).await
         }
         other => Err(io::Error::other(format!("unknown request {other:#x}"))),
     }
+}
+
+/// Writes `size` bytes at a time to `s` for `duration` (Nagle off), then
+/// shuts its write side down.
+async fn write_for(s: &mut TcpStream, size: usize, duration: Duration) -> io::Result<()> {
+    s.set_nodelay(true)?;
+    let (buf, until) = (vec![0x5a; size], Instant::now() + duration);
+    while Instant::now() < until {
+        s.write_all(&buf).await?;
+    }
+    s.shutdown().await
 }
 
 /// What one connection received: bytes, and when the first and last came.
@@ -125,27 +128,18 @@ async fn send(
     size: usize,
     duration: Duration,
 ) -> io::Result<f64> {
-    let tasks: Vec<_> = (0..connections)
-        .map(|_| {
-            tokio::spawn(async move {
-                let mut s = TcpStream::connect(peer).await?;
-                s.set_nodelay(true)?;
-                s.write_u8(b'S').await?;
-                let (buf, until) = (vec![0xa5; size], Instant::now() + duration);
-                while Instant::now() < until {
-                    s.write_all(&buf).await?;
-                }
-                s.shutdown().await?;
-                let (bytes, first, last) = (
-                    s.read_u64().await?,
-                    s.read_u64().await?,
-                    s.read_u64().await?,
-                );
-                io::Result::Ok(Seen { bytes, first, last })
-            })
-        })
-        .collect();
-    rate(&join(tasks).await?)
+    at_once(connections, move || async move {
+        let mut s = TcpStream::connect(peer).await?;
+        s.write_u8(b'S').await?;
+        write_for(&mut s, size, duration).await?;
+        let (bytes, first, last) = (
+            s.read_u64().await?,
+            s.read_u64().await?,
+            s.read_u64().await?,
+        );
+        Ok(Seen { bytes, first, last })
+    })
+    .await
 }
 
 /// `connections` connections from `peer`, which writes `size` bytes at a
@@ -156,27 +150,32 @@ async fn fetch(
     size: usize,
     duration: Duration,
 ) -> io::Result<f64> {
-    let tasks: Vec<_> = (0..connections)
-        .map(|_| {
-            tokio::spawn(async move {
-                let mut s = TcpStream::connect(peer).await?;
-                s.write_u8(b'G').await?;
-                s.write_u32(size as u32).await?;
-                s.write_u32(duration.as_millis().try_into().unwrap_or(u32::MAX))
-                    .await?;
-                receive(&mut s).await
-            })
-        })
-        .collect();
-    rate(&join(tasks).await?)
+    at_once(connections, move || async move {
+        let mut s = TcpStream::connect(peer).await?;
+        s.write_u8(b'G').await?;
+        s.write_u32(size as u32).await?;
+        s.write_u32(duration.as_millis().try_into().unwrap_or(u32::MAX))
+            .await?;
+        receive(&mut s).await
+    })
+    .await
 }
 
-async fn join<T>(tasks: Vec<tokio::task::JoinHandle<io::Result<T>>>) -> io::Result<Vec<T>> {
-    let mut out = Vec::with_capacity(tasks.len());
+/// Runs `connection` as `connections` tasks at once; the rate of what they
+/// saw together.
+async fn at_once<F, Fut>(connections: usize, connection: F) -> io::Result<f64>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = io::Result<Seen>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| tokio::spawn(connection()))
+        .collect();
+    let mut seen = Vec::with_capacity(tasks.len());
     for task in tasks {
-        out.push(task.await.map_err(io::Error::other)??);
+        seen.push(task.await.map_err(io::Error::other)??);
     }
-    Ok(out)
+    rate(&seen)
 }
 
 /// Measures the path to `peer` (running [`serve`]): bandwidth and small

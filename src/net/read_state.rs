@@ -114,6 +114,17 @@ impl ReadState {
         n
     }
 
+    /// The armed receive has ended (its final CQE was taken): drops it,
+    /// counting a receive that reached its limit (one this stream stopped
+    /// itself, a pause, is not counted).
+    pub(super) fn arming_ended(&mut self) {
+        if let Some(recv) = self.recv.take() {
+            if !recv.stopping() {
+                counters().recv_limit_hit();
+            }
+        }
+    }
+
     /// Bytes received and not yet read, of those already handed over by
     /// the receive (for `into_std`'s count).
     pub(super) fn unread(&self) -> usize {

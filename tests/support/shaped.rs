@@ -147,6 +147,15 @@ impl Drop for Server {
     }
 }
 
+/// A new download's counter in `sent`.
+fn counted(sent: &Sent) -> Arc<AtomicU64> {
+    let counter = Arc::new(AtomicU64::new(0));
+    sent.lock()
+        .expect("not poisoned")
+        .push(Arc::clone(&counter));
+    counter
+}
+
 async fn serve(mut s: TcpStream, counts: Arc<[AtomicU64; 2]>, sent: Arc<Sent>) {
     let mut kind = [0u8; 1];
     if s.read_exact(&mut kind).await.is_err() {
@@ -163,10 +172,7 @@ async fn serve(mut s: TcpStream, counts: Arc<[AtomicU64; 2]>, sent: Arc<Sent>) {
             }
         }
         b'D' => {
-            let counter = Arc::new(AtomicU64::new(0));
-            sent.lock()
-                .expect("not poisoned")
-                .push(Arc::clone(&counter));
+            let counter = counted(&sent);
             let pattern: Vec<u8> = (0..CHUNK + PATTERN).map(pattern_byte).collect();
             let mut at = 0;
             while let Ok(n) = s.write(&pattern[at % PATTERN..][..CHUNK]).await {
@@ -175,10 +181,7 @@ async fn serve(mut s: TcpStream, counts: Arc<[AtomicU64; 2]>, sent: Arc<Sent>) {
             }
         }
         b'P' => {
-            let counter = Arc::new(AtomicU64::new(0));
-            sent.lock()
-                .expect("not poisoned")
-                .push(Arc::clone(&counter));
+            let counter = counted(&sent);
             let pattern: Vec<u8> = (0..PACED_WRITE + PATTERN).map(pattern_byte).collect();
             let mut tick = tokio::time::interval(PACED_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
