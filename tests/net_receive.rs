@@ -106,21 +106,24 @@ fn peak_held(stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
 /// Part 4: two classes downloading with shares 1:4, the receive side
 /// modelled at 80% of what the link carries. A class over its share stops
 /// taking its connections' bytes (its receives are paused, then armed for
-/// 256 KiB at a time), which wait in the kernel's socket buffer until
-/// TCP's window stops their sender; each connection keeps a few received
-/// chunks charged ahead of its reader, so its class stays in the queue
-/// while the reader is delayed. The link splits 1:4, and every byte
-/// arrives in order.
+/// 256 KiB at a time for a second after each wait), which wait in the
+/// kernel's socket buffer until TCP's window stops their sender; each
+/// connection keeps a few received chunks charged ahead of its reader, so
+/// its class stays in the queue while the reader is delayed. The link
+/// splits 1:4 (the issue's 4 +- 5%), and every byte arrives in order.
 ///
-/// Measured (2026-12-06/07): most runs 3.98-4.02, quiet or with both CPUs
-/// busy; but about one run in five falls short (1.52, 1.65, 2.10 in a CI
-/// run, 2.61, 2.77, 3.28), with two to three times as many pauses as a
-/// good run. Not understood yet (issue 15's note). So the test asserts
-/// only that the split follows the shares (at least 1.25:1), that receives
-/// were paused, and, in the reader, every byte in order; the printed ratio
-/// is the figure. With one chunk charged ahead instead of four, 2.80-2.89
-/// with both CPUs busy; 0.9-2 MiB at most held in the ring's receive pool
-/// by the four connections.
+/// The split holds once TCP has caught up, which is measured from 3 s on:
+/// until the held-back class's socket buffers (autotuned to 1.1-1.6 MB
+/// here) and the link's queue are full, its senders still get the link's
+/// bytes, and the other class's connections find nothing to charge for
+/// part of the time (nothing queued 45-90% of the first half second, up
+/// to 75% of a later one in slow runs). Sampled every half second in ten
+/// runs, that ended between 1 and 2.5 s; measured from 1.5 s, about one
+/// run in five gave 1.5-3.6.
+///
+/// Measured (2026-12-07), from 3 s: ten runs 3.98-4.01, 4 receives paused
+/// in each (one per connection); 1.0-1.2 MiB at most held in the ring's
+/// receive pool by the four connections.
 #[test]
 fn two_receiving_classes_split_the_link_by_shares() {
     let Some(link) = link() else { return };
@@ -143,7 +146,7 @@ fn two_receiving_classes_split_the_link_by_shares() {
             }
         }
         let held = peak_held(Arc::clone(&stop));
-        let rates = rates(&counts, Duration::from_millis(1500), Duration::from_secs(2)).await;
+        let rates = rates(&counts, Duration::from_secs(3), Duration::from_secs(2)).await;
         stop.store(true, Relaxed);
         for t in tasks {
             t.await.expect("reader")?;
@@ -159,7 +162,10 @@ fn two_receiving_classes_split_the_link_by_shares() {
         mbit(rates[1]),
         peak >> 10
     );
-    assert!(ratio >= 1.25, "the 1:4 split is not followed: {rates:?}");
+    assert!(
+        (3.8..=4.2).contains(&ratio),
+        "the 1:4 split is not within 5%: {rates:?}"
+    );
     assert!(pauses > 0, "no receive was paused");
 }
 

@@ -15,6 +15,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
+use std::time::Instant;
 
 use futures::Stream;
 use tokio::io::ReadBuf;
@@ -193,19 +194,18 @@ impl UringStream {
                     // Dispatched: the receive is paid for.
                     drop(permit);
                     st.charge = None;
-                    st.throttled = std::mem::take(&mut st.waited);
                 } else {
-                    st.waited = true;
                     // The class is over its share of the receive side:
                     // its connection stops taking bytes from the socket
                     // until its turn comes (what was received already
                     // comes out in order). The rest waits in the kernel's
                     // socket buffer, where TCP's window pushes back on the
-                    // sender, instead of in the ring's shared pool.
-                    // (Once held back, it is armed for RECV_THROTTLED at a
-                    // time, which ends by itself: no pause then.)
-                    let throttled = st.throttled;
-                    if let Some(recv) = st.recv.as_mut().filter(|r| !r.stopping() && !throttled) {
+                    // sender, instead of in the ring's shared pool. (While
+                    // held back, it is armed for RECV_THROTTLED at a time,
+                    // which ends by itself: no pause then.)
+                    let held_back = st.held_back();
+                    st.waited_at = Some(Instant::now());
+                    if let Some(recv) = st.recv.as_mut().filter(|r| !r.stopping() && !held_back) {
                         recv.stop();
                         crate::driver::counters().recv_paused();
                     }
@@ -239,7 +239,7 @@ impl UringStream {
                 continue;
             }
             if st.recv.is_none() {
-                st.recv = Some(self.recv_multi(st.throttled));
+                st.recv = Some(self.recv_multi(st.held_back()));
             }
             let Some(recv) = &mut st.recv else {
                 unreachable!("armed just above")
@@ -311,7 +311,7 @@ impl UringStream {
                 return;
             }
             let Some(recv) = &mut st.recv else {
-                st.recv = Some(self.recv_multi(st.throttled));
+                st.recv = Some(self.recv_multi(st.held_back()));
                 continue;
             };
             match Pin::new(&mut *recv).poll_next(cx) {
@@ -333,7 +333,7 @@ impl UringStream {
                         let end = Pin::new(&mut *recv).poll_next(cx);
                         debug_assert!(matches!(end, Poll::Ready(None)));
                         st.arming_ended();
-                        let mut next = self.recv_multi(st.throttled);
+                        let mut next = self.recv_multi(st.held_back());
                         next.start(cx);
                         st.recv = Some(next);
                     }
@@ -344,10 +344,11 @@ impl UringStream {
     }
 
     /// A multishot receive for this stream: of [`RECV_THROTTLED`] while
-    /// its class is held back (`throttled`), otherwise of its receive
-    /// limit.
-    fn recv_multi(&self, throttled: bool) -> Multishot<RecvMulti> {
-        let limit = if throttled {
+    /// it is held back (`held_back`: a charge waited within
+    /// [`HOLD_BACK`](super::read_state::HOLD_BACK)), otherwise of its
+    /// receive limit.
+    fn recv_multi(&self, held_back: bool) -> Multishot<RecvMulti> {
+        let limit = if held_back {
             RECV_THROTTLED
         } else {
             self.recv_limit()
