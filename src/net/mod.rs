@@ -52,6 +52,7 @@ mod stream_write;
 pub mod tcp;
 mod udp;
 pub mod unix;
+mod unsent;
 
 pub use tcp::incoming::Incoming;
 pub use tcp::listener::TcpListener;

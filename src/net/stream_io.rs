@@ -63,6 +63,9 @@ pub(super) struct WriteState {
     /// found the buffer full, or took less than was charged): the next
     /// send uses them before it is charged again.
     pub(super) credit: usize,
+    /// Set at the first paced send: whether shardio bounded what the
+    /// socket holds unsent (see `unsent`), to take back in `into_std`.
+    pub(super) unsent_bound: Option<bool>,
 }
 
 impl UringStream {
@@ -402,6 +405,9 @@ impl UringStream {
                  into shardio's buffers and not read; a std socket cannot be given them back: \
                  read until try_read says WouldBlock, then call into_std"
             )));
+        }
+        if self.write.lock().unsent_bound == Some(true) {
+            super::unsent::unbound(self.fd.as_fd());
         }
         self.fd.try_clone()
     }

@@ -50,10 +50,16 @@ impl UringStream {
             // link): the link's queues then hold little more than what the
             // scheduler let through, so another class's sends do not wait
             // behind a burst.
-            let part = self
-                .sched
-                .net_send_len(self.fd.as_fd(), Dir::Write)
-                .unwrap_or(WRITE_CHUNK);
+            let paced = self.sched.net_send_len(self.fd.as_fd(), Dir::Write);
+            if let Some(len) = paced
+                && st.unsent_bound.is_none()
+            {
+                // And what the socket holds unsent is bounded by a few
+                // such sends, so that a model faster than the link does
+                // not fill the socket's buffer instead.
+                st.unsent_bound = Some(super::unsent::bound(self.fd.as_fd(), len));
+            }
+            let part = paced.unwrap_or(WRITE_CHUNK);
             let want = bufs
                 .iter()
                 .map(|b| b.len())
