@@ -221,18 +221,20 @@ fn p50(mut rtts: Vec<Duration>) -> Duration {
 /// (a) An RPC class (4 KiB requests at 20% of the link) beside a bulk
 /// class saturating it. Unpaced (no model), the bulk fills the link's
 /// queue and the RPCs wait behind it; with a model at 80% of what the link
-/// carries and the RPCs in their own class, they keep their rate, their
-/// median round trip falls by at least half, and their p99 is below the
-/// unpaced one's. Also measured and printed: their p99 alone (the issue's
-/// goal: p99 beside bulk within 2x of alone) and both in one class.
+/// carries and the RPCs in their own class, they keep their rate (99%),
+/// their median round trip falls by at least half, their p99 is below the
+/// unpaced one's, and within 3x of their p99 alone. Also printed: both in
+/// one class.
 ///
-/// The 2x goal is printed, not asserted: it is a timing figure of 1,460
-/// RPCs in 2.5 s, which a busy machine moves. Quiet runs (2026-12-06,
-/// 5713813): 1.58x, 1.64x, 1.78x. Later that day, the same code and the
-/// next: p99 alone 0.58-2.6 ms between runs, ratios 0.71x-5.1x, 4.73x in a
-/// fresh-clone CI run (alone 0.88 ms, own class 4.2 ms, one class 8.7 ms,
-/// unpaced 8.1 ms). What held in every run: rate, medians, and the p99
-/// in its own class below the unpaced p99. `examples/io_tester/link_rpc_bulk.yaml`
+/// The goal is 2x alone; the test allows 3x because the p99 of
+/// 1,460 RPCs in 2.5 s on this 2-CPU machine moves between runs.
+/// Measured (2026-12-07), 13 quiet runs: p99 beside bulk 0.95-1.64 ms,
+/// alone 0.60-0.91 ms, 1.21-1.82x in twelve and 2.36x in one; with two
+/// busy loops on both CPUs, 4.5-5.0 ms and 4.5-5.2 ms (0.87-1.11x).
+/// Before a 4 KiB RPC (a little more than one part of the bucket) stopped
+/// stepping aside between its two parts for the bulk class, the same runs
+/// gave 1.8-4.2 ms (2.4-5.7x): the RPCs' p99 queue delay was 1.3 ms, one
+/// bulk part and a timer. `examples/io_tester/link_rpc_bulk.yaml`
 /// measures the scenario as a benchmark.
 #[test]
 fn an_rpc_class_keeps_its_rate_and_latency_beside_bulk() {
@@ -276,6 +278,10 @@ fn an_rpc_class_keeps_its_rate_and_latency_beside_bulk() {
         p_beside.as_secs_f64() / p_alone.as_secs_f64()
     );
     assert!(beside.1 >= rps * 0.99, "{:.0} of {rps:.0} RPC/s", beside.1);
+    assert!(
+        p_beside <= p_alone * 3,
+        "p99 {p_beside:?} beside bulk in its own class, {p_alone:?} alone"
+    );
     let p_unpaced = p99(unpaced.0.clone());
     assert!(
         p_beside < p_unpaced,

@@ -72,3 +72,39 @@ fn a_small_request_ranked_ahead_does_not_wait_behind_a_waiting_part() {
     );
     assert!(!large.poll_granted(Waker::noop()));
 }
+
+#[test]
+fn a_class_ranked_ahead_does_not_step_aside_for_one_behind() {
+    // The same device. Class "bulk" has used the bucket (900 bytes) and
+    // queued 400 more; an RPC of 1,200 bytes (three parts, too large to
+    // jump) comes, then another bulk request. The RPC's class is far
+    // behind its share: between its parts it does not step aside for the
+    // bulk class, which has used more of its own.
+    let net = NetProperties::new(1e9, 1e4, 1e9, 1e4);
+    let dev = Device::new("test".into(), CostModel::net(&net, 100_000_000), 32);
+    let bulk = PriorityClass::new("bulk", 100);
+    let rpc = PriorityClass::new("rpc", 1000);
+    let enqueue = |class: &PriorityClass, bytes| {
+        dev.enqueue(
+            Arc::clone(&class.inner),
+            Dir::Write,
+            bytes,
+            now_ns(),
+            Hold::Instant,
+        )
+    };
+    let first = enqueue(&bulk, 900);
+    assert!(first.poll_granted(Waker::noop()), "the bucket starts full");
+    let _queued = enqueue(&bulk, 400);
+    let request = enqueue(&rpc, 1200);
+    let later = enqueue(&bulk, 400);
+    let (tx, rx) = mpsc::channel();
+    let waker = Waker::from(Arc::new(Send(std::sync::Mutex::new(tx))));
+    while !request.poll_granted(&waker) {
+        rx.recv().expect("the timer grants it");
+    }
+    assert!(
+        !later.poll_granted(Waker::noop()),
+        "the RPC stepped aside between its parts for a class that had used more of its share"
+    );
+}
