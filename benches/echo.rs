@@ -17,7 +17,10 @@
 //! one-worker runtime; the first three again on current-thread runtimes
 //! (label `ct`, each driven by one thread pinned to CPU 0); 256 × 64 B on
 //! two-worker runtimes, unpinned (label `2w`, sharing both CPUs with the
-//! client).
+//! client). And one connection paced at 500 requests/s (`@500/s`, open
+//! loop, on both runtime kinds): the server's threads park between
+//! requests, so its latency and CPU per request include waking up, which
+//! the closed-loop cases hide (the server is never idle there).
 //!
 //! Knobs: `SHARDIO_BENCH_ONLY=tokio|shardio` and `SHARDIO_BENCH_CASE=64x64`
 //! (or `ct64x64`, `2w256x64`)
@@ -40,8 +43,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 use support::{
-    Flavor, Outcome, Server, ServerThreads, client_runtime, env_parse, percentile, print_case,
-    print_header, server_runtime, ticks_us_per_req,
+    Flavor, Outcome, Server, ServerThreads, client_runtime, cpu_us_per_req, env_parse, percentile,
+    print_case, print_header, server_runtime,
 };
 
 fn main() -> io::Result<()> {
@@ -52,18 +55,26 @@ fn main() -> io::Result<()> {
     } else {
         Duration::from_secs_f64(secs)
     };
-    let cases: &[(Flavor, usize, usize)] = if smoke {
-        &[(Flavor::OneWorker, 4, 64), (Flavor::CurrentThread, 4, 64)]
+    // (runtime, connections, message size, requests/s per connection or 0
+    // for a closed loop)
+    let cases: &[(Flavor, usize, usize, u32)] = if smoke {
+        &[
+            (Flavor::OneWorker, 4, 64, 0),
+            (Flavor::CurrentThread, 4, 64, 0),
+            (Flavor::OneWorker, 1, 64, 500),
+        ]
     } else {
         &[
-            (Flavor::OneWorker, 64, 64),
-            (Flavor::OneWorker, 64, 4096),
-            (Flavor::OneWorker, 1, 64),
-            (Flavor::OneWorker, 1000, 64),
-            (Flavor::CurrentThread, 64, 64),
-            (Flavor::CurrentThread, 64, 4096),
-            (Flavor::CurrentThread, 1, 64),
-            (Flavor::TwoWorkers, 256, 64),
+            (Flavor::OneWorker, 64, 64, 0),
+            (Flavor::OneWorker, 64, 4096, 0),
+            (Flavor::OneWorker, 1, 64, 0),
+            (Flavor::OneWorker, 1000, 64, 0),
+            (Flavor::OneWorker, 1, 64, 500),
+            (Flavor::CurrentThread, 64, 64, 0),
+            (Flavor::CurrentThread, 64, 4096, 0),
+            (Flavor::CurrentThread, 1, 64, 0),
+            (Flavor::CurrentThread, 1, 64, 500),
+            (Flavor::TwoWorkers, 256, 64, 0),
         ]
     };
     // Profiling knobs: SHARDIO_BENCH_ONLY=tokio|shardio, SHARDIO_BENCH_CASE=64x64.
@@ -79,12 +90,23 @@ fn main() -> io::Result<()> {
         println!("note: syscall counts n/a (needs root and tracefs at /sys/kernel/tracing)");
     }
     print_header(true);
-    for &(flavor, conns, size) in cases {
-        let label = format!("{}{conns} x {size} B", flavor.label());
-        if case_filter
-            .as_ref()
-            .is_some_and(|c| *c != format!("{}{conns}x{size}", flavor.label().trim()))
-        {
+    for &(flavor, conns, size, rate) in cases {
+        let paced = if rate > 0 {
+            format!(" @{rate}/s")
+        } else {
+            String::new()
+        };
+        let label = format!("{}{conns} x {size} B{paced}", flavor.label());
+        let case = Case {
+            flavor,
+            conns,
+            size,
+            rate,
+            measure,
+        };
+        if case_filter.as_ref().is_some_and(|c| {
+            *c != format!("{}{conns}x{size}{}", flavor.label().trim(), paced.trim())
+        }) {
             continue;
         }
         if let Some(only) = &only {
@@ -93,7 +115,7 @@ fn main() -> io::Result<()> {
             } else {
                 Server::Shardio
             };
-            let r = run_case(kind, flavor, conns, size, measure, None)?;
+            let r = run_case(kind, &case, None)?;
             println!(
                 "{label} {only}: {:.0} req/s, p99 {:.1} µs, {:.2} cpu µs/req",
                 r.rps, r.p99_us, r.cpu_us_per_req
@@ -106,15 +128,8 @@ fn main() -> io::Result<()> {
         if std::env::var_os("SHARDIO_BENCH_ASYNC_WORKERS").is_some() {
             // Symmetric vs async-worker mode (issue 6): application-thread
             // CPU vs total CPU (with io_uring's kernel threads) per request.
-            let sym = run_case(Server::Shardio, flavor, conns, size, measure, syscall_id)?;
-            let aw = run_case(
-                Server::ShardioAsyncWorkers,
-                flavor,
-                conns,
-                size,
-                measure,
-                syscall_id,
-            )?;
+            let sym = run_case(Server::Shardio, &case, syscall_id)?;
+            let aw = run_case(Server::ShardioAsyncWorkers, &case, syscall_id)?;
             for (name, r) in [("symmetric", &sym), ("async_workers(1)", &aw)] {
                 println!(
                     "{label} {name:<17} {:>9.0} req/s  app-thread {:>5.2} µs/req  total {:>5.2} µs/req  p99 {:>7.1} µs",
@@ -132,21 +147,12 @@ fn main() -> io::Result<()> {
         // syscalls per request), so the measured rounds run without the
         // counter and one more round per server counts them.
         for _ in 0..rounds {
-            tokio.push(run_case(Server::Tokio, flavor, conns, size, measure, None)?);
-            shardio.push(run_case(
-                Server::Shardio,
-                flavor,
-                conns,
-                size,
-                measure,
-                None,
-            )?);
+            tokio.push(run_case(Server::Tokio, &case, None)?);
+            shardio.push(run_case(Server::Shardio, &case, None)?);
         }
         let syscalls = |kind| -> io::Result<Option<f64>> {
             Ok(match syscall_id {
-                Some(_) => {
-                    run_case(kind, flavor, conns, size, measure, syscall_id)?.syscalls_per_req
-                }
+                Some(_) => run_case(kind, &case, syscall_id)?.syscalls_per_req,
                 None => None,
             })
         };
@@ -265,14 +271,25 @@ async fn serve_shardio(listener: shardio::net::TcpListener, stop: Arc<AtomicBool
     }
 }
 
-fn run_case(
-    kind: Server,
+/// One case of the benchmark.
+struct Case {
     flavor: Flavor,
     conns: usize,
     size: usize,
+    /// Requests per second per connection (open loop), or 0: each
+    /// connection sends its next request as soon as the last came back.
+    rate: u32,
     measure: Duration,
-    tracepoint: Option<u64>,
-) -> io::Result<Outcome> {
+}
+
+fn run_case(kind: Server, case: &Case, tracepoint: Option<u64>) -> io::Result<Outcome> {
+    let &Case {
+        flavor,
+        conns,
+        size,
+        rate,
+        measure,
+    } = case;
     let tids = Arc::new(Mutex::new(Vec::new()));
     let rt = server_runtime(kind, flavor, Arc::clone(&tids))?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -314,7 +331,15 @@ fn run_case(
                     let msg = vec![7u8; size];
                     let mut back = vec![0u8; size];
                     let mut lat = Vec::new();
+                    let interval = (rate > 0).then(|| Duration::from_secs_f64(1.0 / f64::from(rate)));
+                    let mut next = tokio::time::Instant::now();
                     while !done.load(Ordering::Relaxed) {
+                        if let Some(interval) = interval {
+                            // Open loop: the round trip is timed from the
+                            // send, after the client's timer.
+                            next += interval;
+                            tokio::time::sleep_until(next).await;
+                        }
                         let t = Instant::now();
                         s.write_all(&msg).await?;
                         s.read_exact(&mut back).await?;
@@ -386,9 +411,9 @@ fn run_case(
                 .collect()
         })
         .unwrap_or_default();
-    let (cpu_before, app_before) = threads.ticks();
+    let (cpu_before, app_before) = threads.cpu_ns();
     let (count, mut lat, elapsed) = client.join().expect("client thread")?;
-    let (cpu_after, app_after) = threads.ticks();
+    let (cpu_after, app_after) = threads.cpu_ns();
     let syscalls: u64 = counters.iter().map(SyscallCounter::read).sum();
     stop.store(true, Ordering::Relaxed);
     drop(rt);
@@ -399,8 +424,8 @@ fn run_case(
         rps: requests / elapsed.as_secs_f64(),
         p50_us: percentile(&lat, 0.50),
         p99_us: percentile(&lat, 0.99),
-        cpu_us_per_req: ticks_us_per_req(cpu_after - cpu_before, requests),
-        app_cpu_us_per_req: ticks_us_per_req(app_after - app_before, requests),
+        cpu_us_per_req: cpu_us_per_req(cpu_after - cpu_before, requests),
+        app_cpu_us_per_req: cpu_us_per_req(app_after - app_before, requests),
         syscalls_per_req: (!counters.is_empty()).then(|| syscalls as f64 / requests),
     })
 }

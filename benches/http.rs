@@ -56,8 +56,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 mod support;
 use support::{
-    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, client_runtime, env_parse, percentile,
-    print_case, print_header, print_row, server_runtime, ticks_us_per_req,
+    CLIENT_CPU, Flavor, Outcome, Server, ServerThreads, client_runtime, cpu_us_per_req, env_parse,
+    percentile, print_case, print_header, print_row, server_runtime,
 };
 
 const BODY: &[u8] = b"Hello, World!";
@@ -277,17 +277,17 @@ fn run_case(kind: Server, flavor: Flavor, conns: usize, load: Load) -> io::Resul
     let (measured, before, after) = match load {
         Load::Wrk { secs } => {
             let threads = ServerThreads::collect(&tids);
-            let before = threads.ticks();
+            let before = threads.cpu_ns();
             let measured = run_wrk(addr, conns, secs)?;
-            (measured, before, threads.ticks())
+            (measured, before, threads.cpu_ns())
         }
         Load::Rust { warmup, measure } => {
             let client = std::thread::spawn(move || rust_client(addr, conns, warmup, measure));
             std::thread::sleep(warmup);
             let threads = ServerThreads::collect(&tids);
-            let before = threads.ticks();
+            let before = threads.cpu_ns();
             let measured = client.join().expect("client thread")?;
-            (measured, before, threads.ticks())
+            (measured, before, threads.cpu_ns())
         }
     };
     stop.store(true, Ordering::Relaxed);
@@ -310,8 +310,8 @@ fn run_case(kind: Server, flavor: Flavor, conns: usize, load: Load) -> io::Resul
         rps: measured.rps,
         p50_us: measured.p50_us,
         p99_us: measured.p99_us,
-        cpu_us_per_req: ticks_us_per_req(after.0 - before.0, requests),
-        app_cpu_us_per_req: ticks_us_per_req(after.1 - before.1, requests),
+        cpu_us_per_req: cpu_us_per_req(after.0 - before.0, requests),
+        app_cpu_us_per_req: cpu_us_per_req(after.1 - before.1, requests),
         syscalls_per_req: None,
     })
 }
