@@ -106,9 +106,12 @@ impl ShapedLink {
             *WHY_NOT.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
             return Ok(None);
         }
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(sweep);
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{:x}{n}", std::process::id());
+        // The creator's pid, then `-`, so that `sweep` can tell whose it is.
+        let tag = format!("{:x}-{n}", std::process::id());
         // Interface names are at most 15 bytes.
         let (va, vb) = (format!("v{tag}a"), format!("v{tag}b"));
         let link = ShapedLink {
@@ -225,6 +228,35 @@ fn shape_dev(ns: &str, dev: &str, shape: Shape) -> io::Result<()> {
     }
 }
 
+/// Deletes the namespaces of links whose process is gone: a test killed
+/// (SIGKILL, a timeout) never runs `Drop`, and its namespaces would stay
+/// until reboot, each holding a veth pair.
+fn sweep() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        if let Some(pid) = owner_pid(name) {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("ip").args(["netns", "del", name]).status();
+            }
+        }
+    }
+}
+
+/// The pid of the process that made namespace `name` (`shdio<pid hex>-<n>a`
+/// or `b`), if it is one of ours.
+fn owner_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("shdio")?;
+    let (pid, n) = rest.split_once('-')?;
+    let n = n.strip_suffix('a').or_else(|| n.strip_suffix('b'))?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    u32::from_str_radix(pid, 16).ok()
+}
+
 /// Why this machine cannot build a link, if it cannot.
 fn cannot() -> Option<String> {
     // SAFETY: geteuid has no preconditions.
@@ -254,4 +286,25 @@ fn run(cmd: &str, args: &[&str]) -> io::Result<()> {
         kind,
         format!("`{cmd} {}` failed: {}", args.join(" "), stderr.trim()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner_pid;
+
+    #[test]
+    fn a_namespace_name_tells_its_creator() {
+        assert_eq!(owner_pid("shdio1a2b-3a"), Some(0x1a2b));
+        assert_eq!(owner_pid("shdio1a2b-12b"), Some(0x1a2b));
+        for other in [
+            "shdio1a2b3a",
+            "shdio1a2b-a",
+            "shdio-3a",
+            "shdio1a2b-3c",
+            "netns1",
+            "",
+        ] {
+            assert_eq!(owner_pid(other), None, "{other}");
+        }
+    }
 }
