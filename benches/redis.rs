@@ -29,9 +29,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
-
-const SERVER_CPU: usize = 0;
-const CLIENT_CPU: usize = 1;
+mod support;
+use support::{
+    CLIENT_CPU, SERVER_CPU, env_parse, gettid, io_uring_threads, median, pin, thread_cpu_ns,
+};
 
 fn main() -> io::Result<()> {
     let smoke =
@@ -127,11 +128,6 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-/// A numeric knob from the environment; unset or unparsable is `None`.
-fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok()?.parse().ok()
-}
-
 #[derive(Clone, Copy)]
 enum Client {
     Tokio,
@@ -156,56 +152,6 @@ impl Outcome {
             cpu_us: median(rounds.iter().map(|r| r.cpu_us)),
         }
     }
-}
-
-/// The median of some values (the upper one of an even count).
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET stays within it for a
-    // CPU below CPU_SETSIZE; sched_setaffinity(0) targets this thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
-    }
-}
-
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
-}
-
-/// utime + stime of a thread of this process, in clock ticks.
-fn thread_cpu_ticks(tid: i32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
-        return 0;
-    };
-    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
-    utime + stime
-}
-
-/// io_uring's kernel threads of this process (SQ-poll, io-wq workers).
-fn io_uring_threads() -> Vec<i32> {
-    let mut tids = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for entry in dir.flatten() {
-            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-            if comm.starts_with("iou-") {
-                if let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) {
-                    tids.push(tid);
-                }
-            }
-        }
-    }
-    tids
 }
 
 /// One runtime worker on the client CPU: plain Tokio, or Tokio with
@@ -323,7 +269,7 @@ fn run_case(
         t.extend(io_uring_threads());
         t
     };
-    let cpu = || threads.iter().map(|&t| thread_cpu_ticks(t)).sum::<u64>();
+    let cpu = || threads.iter().map(|&t| thread_cpu_ns(t)).sum::<u64>();
     let cpu_before = cpu();
     recording.store(true, Ordering::Relaxed);
     let started = Instant::now();
@@ -338,8 +284,6 @@ fn run_case(
         .map_err(io::Error::other)?;
     drop(rt);
 
-    // SAFETY: sysconf has no preconditions.
-    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     lat.sort_unstable();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
@@ -352,6 +296,6 @@ fn run_case(
         rps: commands / elapsed.as_secs_f64(),
         p50_us: pct(0.50),
         p99_us: pct(0.99),
-        cpu_us: (cpu_after - cpu_before) as f64 / ticks_per_sec * 1e6 / commands,
+        cpu_us: (cpu_after - cpu_before) as f64 / 1e3 / commands,
     })
 }

@@ -1,4 +1,4 @@
-//! What the server benchmarks (`echo`, `http`) share: the CPU pinning, the
+//! What the benchmarks (`echo`, `http`, `redis`) share: the CPU pinning, the
 //! server runtimes (Tokio's and shardio's, one worker pinned to
 //! [`SERVER_CPU`]), the server-CPU accounting from `/proc`, the medians over
 //! rounds and the table they print.
