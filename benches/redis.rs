@@ -35,8 +35,7 @@ use support::{
 };
 
 fn main() -> io::Result<()> {
-    let smoke =
-        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let smoke = support::smoke();
     let secs: f64 = env_parse("SHARDIO_BENCH_SECS").unwrap_or(2.0);
     let (warmup, measure) = if smoke {
         (Duration::from_millis(50), Duration::from_millis(100))

@@ -30,18 +30,21 @@ fn get(fd: BorrowedFd<'_>) -> Option<libc::c_int> {
     (rc == 0).then_some(val)
 }
 
-fn set(fd: BorrowedFd<'_>, val: libc::c_int) {
+/// Whether the socket took `val` (one that refuses, not TCP, just keeps
+/// its buffers).
+fn set(fd: BorrowedFd<'_>, val: libc::c_int) -> bool {
     // SAFETY: `fd` is open for the call; `val` is valid for reads of its
-    // size. A socket that refuses (not TCP) just keeps its buffers.
-    unsafe {
+    // size.
+    let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_NOTSENT_LOWAT,
             (&raw const val).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+        )
+    };
+    rc == 0
 }
 
 /// Bounds what `fd` holds unsent to [`SENDS_UNSENT`] sends of `send_len`
@@ -53,12 +56,12 @@ pub(super) fn bound(fd: BorrowedFd<'_>, send_len: usize) -> bool {
         return false;
     }
     let bytes = send_len.saturating_mul(SENDS_UNSENT).max(1);
-    set(fd, libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX));
-    get(fd).is_some_and(|v| v != 0)
+    set(fd, libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX))
 }
 
 /// Takes back the bound [`bound`] set (the system's default applies
 /// again), for a socket leaving shardio.
 pub(super) fn unbound(fd: BorrowedFd<'_>) {
-    set(fd, 0);
+    // A socket that took the bound takes 0 as well.
+    let _ = set(fd, 0);
 }
