@@ -23,13 +23,21 @@ pub(super) struct ReadState {
     /// The kernel cannot do multishot receives with provided buffers here.
     pub(super) no_multishot: bool,
     pub(super) eof: bool,
-    /// The scheduler's charge for `current`, received but not handed out
-    /// until the receive side dispatches it (post-paid receives).
-    pub(super) charge: Option<Box<Admit>>,
     /// The last read found nothing: the stream is not readable until bytes
     /// (or end of stream) arrive. Until a read finds nothing, the stream
     /// counts as readable, as Tokio's do.
     pub(super) drained: bool,
+    /// What only a scheduled stream's receive keeps; boxed, so that the
+    /// others (most, and every idle connection) pay one pointer for it.
+    pub(super) paced: Option<Box<PacedRead>>,
+}
+
+/// A scheduled stream's receive state (see [`ReadState::paced`]).
+#[derive(Default)]
+pub(super) struct PacedRead {
+    /// The scheduler's charge for `current`, received but not handed out
+    /// until the receive side dispatches it (post-paid receives).
+    pub(super) charge: Option<Box<Admit>>,
     /// When a charge last had to wait (its class was over its share of
     /// the receive side): for [`HOLD_BACK`] after it, the receive is armed
     /// for a little at a time, so that what waits for the class's turn
@@ -37,8 +45,15 @@ pub(super) struct ReadState {
     /// shared pool.
     pub(super) waited_at: Option<Instant>,
     /// The receive's next items, taken while the reader still had
-    /// `current` (scheduled streams only; see [`Ahead`]).
+    /// `current` (see [`Ahead`]).
     pub(super) ahead: VecDeque<Ahead>,
+}
+
+impl PacedRead {
+    /// Whether a charge waited within [`HOLD_BACK`].
+    pub(super) fn held_back(&self) -> bool {
+        self.waited_at.is_some_and(|at| at.elapsed() < HOLD_BACK)
+    }
 }
 
 /// What a scheduled stream took from its receive ahead of its reader: a
@@ -107,7 +122,15 @@ pub(super) const HOLD_BACK: Duration = Duration::from_secs(1);
 impl ReadState {
     /// Whether a charge waited within [`HOLD_BACK`].
     pub(super) fn held_back(&self) -> bool {
-        self.waited_at.is_some_and(|at| at.elapsed() < HOLD_BACK)
+        self.paced.as_ref().is_some_and(|p| p.held_back())
+    }
+
+    /// Sets the charge for `current` (none when the scheduler is off, and
+    /// then nothing is allocated).
+    pub(super) fn set_charge(&mut self, charge: Option<Box<Admit>>) {
+        if charge.is_some() || self.paced.is_some() {
+            self.paced.get_or_insert_default().charge = charge;
+        }
     }
 
     /// Copies received bytes into `buf` (consuming them if `consume`);
@@ -146,6 +169,10 @@ impl ReadState {
             .current
             .as_ref()
             .map_or(0, |(pending, pos)| pending.bytes().len() - pos);
-        current + self.ahead.iter().map(Ahead::len).sum::<usize>()
+        let ahead = self
+            .paced
+            .as_ref()
+            .map_or(0, |p| p.ahead.iter().map(Ahead::len).sum::<usize>());
+        current + ahead
     }
 }

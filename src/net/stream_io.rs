@@ -56,9 +56,17 @@ pub(super) struct WriteState {
     /// A wait for room in the socket's send buffer, armed when a send found
     /// it full.
     pub(super) writable: Option<Box<Op<PollAdd<OwnedFd>>>>,
+    /// What only a scheduled stream's sends keep; boxed, so that the
+    /// others (most, and every idle connection) pay one pointer for it.
+    pub(super) paced: Option<Box<PacedWrite>>,
+}
+
+/// A scheduled stream's transmit state (see [`WriteState::paced`]).
+#[derive(Default)]
+pub(super) struct PacedWrite {
     /// The next send, waiting for the transmit side to dispatch it, and
     /// the bytes it is charged for.
-    pub(super) admit: Option<(Box<Admit>, usize)>,
+    pub(super) admit: Option<(Admit, usize)>,
     /// Bytes charged to the transmit side and not sent yet (a send that
     /// found the buffer full, or took less than was charged): the next
     /// send uses them before it is charged again.
@@ -191,12 +199,14 @@ impl UringStream {
         // Whether the scheduler charged this stream's last receive.
         let mut scheduled = false;
         loop {
-            if let Some(charge) = &mut st.charge {
+            if let Some(paced) = st.paced.as_mut()
+                && let Some(charge) = &mut paced.charge
+            {
                 scheduled = true;
                 if let Poll::Ready(permit) = Pin::new(charge).poll(cx) {
                     // Dispatched: the receive is paid for.
                     drop(permit);
-                    st.charge = None;
+                    paced.charge = None;
                 } else {
                     // The class is over its share of the receive side:
                     // its connection stops taking bytes from the socket
@@ -206,8 +216,8 @@ impl UringStream {
                     // sender, instead of in the ring's shared pool. (While
                     // held back, it is armed for RECV_THROTTLED at a time,
                     // which ends by itself: no pause then.)
-                    let held_back = st.held_back();
-                    st.waited_at = Some(Instant::now());
+                    let held_back = paced.held_back();
+                    paced.waited_at = Some(Instant::now());
                     if let Some(recv) = st.recv.as_mut().filter(|r| !r.stopping() && !held_back) {
                         recv.stop();
                         crate::driver::counters().recv_paused();
@@ -227,10 +237,11 @@ impl UringStream {
                 match res {
                     Ok(0) => st.eof = true,
                     Ok(n) => {
-                        st.charge = self
-                            .sched
-                            .admit_net(self.fd.as_fd(), Dir::Read, n, Hold::Instant)
-                            .map(Box::new);
+                        st.set_charge(
+                            self.sched
+                                .admit_net(self.fd.as_fd(), Dir::Read, n, Hold::Instant)
+                                .map(Box::new),
+                        );
                         st.current = Some((Pending::Owned(OwnedRecv::new(vec)), 0));
                     }
                     Err(e) => return Poll::Ready(Err(e)),
@@ -249,9 +260,9 @@ impl UringStream {
             };
             // Ended by this stream (a pause above), not by the kernel.
             let paused = recv.stopping();
-            let item = match st.ahead.pop_front() {
+            let item = match st.paced.as_mut().and_then(|p| p.ahead.pop_front()) {
                 Some(Ahead::Chunk(lease, charge)) => {
-                    st.charge = charge;
+                    st.set_charge(charge);
                     st.current = Some((Pending::Lease(lease), 0));
                     continue;
                 }
@@ -261,10 +272,11 @@ impl UringStream {
             match item {
                 Some(Ok(Received::Data(lease, _))) => {
                     if lease.len() > 0 {
-                        st.charge = self
-                            .sched
-                            .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
-                            .map(Box::new);
+                        st.set_charge(
+                            self.sched
+                                .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
+                                .map(Box::new),
+                        );
                         st.current = Some((Pending::Lease(lease), 0));
                     }
                 }
@@ -310,7 +322,10 @@ impl UringStream {
         }
         // Each turn takes a chunk, or ends an arming and makes the next.
         for _ in 0..2 * AHEAD_CHUNKS + 2 {
-            if st.ahead.len() >= AHEAD_CHUNKS || matches!(st.ahead.back(), Some(Ahead::Item(_))) {
+            let ahead = st.paced.get_or_insert_default();
+            if ahead.ahead.len() >= AHEAD_CHUNKS
+                || matches!(ahead.ahead.back(), Some(Ahead::Item(_)))
+            {
                 return;
             }
             let Some(recv) = &mut st.recv else {
@@ -327,7 +342,8 @@ impl UringStream {
                         .sched
                         .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
                         .map(Box::new);
-                    st.ahead.push_back(Ahead::Chunk(lease, charge));
+                    let chunk = Ahead::Chunk(lease, charge);
+                    st.paced.get_or_insert_default().ahead.push_back(chunk);
                     if last {
                         // The arming reached its limit with this chunk: arm
                         // the next one now rather than when the reader gets
@@ -341,7 +357,10 @@ impl UringStream {
                         st.recv = Some(next);
                     }
                 }
-                Poll::Ready(item) => st.ahead.push_back(Ahead::Item(item)),
+                Poll::Ready(item) => {
+                    let item = Ahead::Item(item);
+                    st.paced.get_or_insert_default().ahead.push_back(item);
+                }
             }
         }
     }
@@ -406,7 +425,8 @@ impl UringStream {
                  read until try_read says WouldBlock, then call into_std"
             )));
         }
-        if self.write.lock().unsent_bound == Some(true) {
+        let bound = self.write.lock().paced.as_ref().map(|p| p.unsent_bound);
+        if bound == Some(Some(true)) {
             super::unsent::unbound(self.fd.as_fd());
         }
         self.fd.try_clone()

@@ -51,13 +51,14 @@ impl UringStream {
             // scheduler let through, so another class's sends do not wait
             // behind a burst.
             let paced = self.sched.net_send_len(self.fd.as_fd(), Dir::Write);
-            if let Some(len) = paced
-                && st.unsent_bound.is_none()
-            {
-                // And what the socket holds unsent is bounded by a few
-                // such sends, so that a model faster than the link does
-                // not fill the socket's buffer instead.
-                st.unsent_bound = Some(super::unsent::bound(self.fd.as_fd(), len));
+            if let Some(len) = paced {
+                let state = st.paced.get_or_insert_default();
+                if state.unsent_bound.is_none() {
+                    // And what the socket holds unsent is bounded by a few
+                    // such sends, so that a model faster than the link
+                    // does not fill the socket's buffer instead.
+                    state.unsent_bound = Some(super::unsent::bound(self.fd.as_fd(), len));
+                }
             }
             let part = paced.unwrap_or(WRITE_CHUNK);
             let want = bufs
@@ -66,28 +67,29 @@ impl UringStream {
                 .sum::<usize>()
                 .min(WRITE_CHUNK)
                 .min(part);
-            if st.credit < want {
-                // Charged before it is sent; until dispatched nothing is
-                // sent (the caller's bytes stay with the caller). The
-                // permit is returned at once: the bytes leave the process
-                // with the send below.
-                if st.admit.is_none() {
-                    let need = want - st.credit;
-                    st.admit = self
-                        .sched
+            // Charged before it is sent; until dispatched nothing is sent
+            // (the caller's bytes stay with the caller). The permit is
+            // returned at once: the bytes leave the process with the send
+            // below. With the scheduler off there is nothing to pay, and
+            // no state is kept.
+            let credit = st.paced.as_ref().map_or(0, |p| p.credit);
+            if credit < want && st.paced.as_ref().is_none_or(|p| p.admit.is_none()) {
+                let need = want - credit;
+                if let Some(admit) =
+                    self.sched
                         .admit_net(self.fd.as_fd(), Dir::Write, need, Hold::Instant)
-                        .map(|admit| (Box::new(admit), need));
+                {
+                    st.paced.get_or_insert_default().admit = Some((admit, need));
                 }
-                match &mut st.admit {
-                    Some((admit, need)) => {
-                        let need = *need;
-                        drop(ready!(Pin::new(admit).poll(cx)));
-                        st.admit = None;
-                        st.credit += need;
-                    }
-                    // The scheduler is off: nothing to pay.
-                    None => st.credit = want,
-                }
+            }
+            if credit < want
+                && let Some(state) = st.paced.as_mut()
+                && let Some((admit, need)) = &mut state.admit
+            {
+                let need = *need;
+                drop(ready!(Pin::new(admit).poll(cx)));
+                state.admit = None;
+                state.credit += need;
             }
             match send_vectored(&self.fd, bufs, want.max(1)) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -99,8 +101,8 @@ impl UringStream {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => {
-                    if let Ok(n) = res {
-                        st.credit = st.credit.saturating_sub(n);
+                    if let (Ok(n), Some(state)) = (&res, st.paced.as_mut()) {
+                        state.credit = state.credit.saturating_sub(*n);
                     }
                     coop.made_progress();
                     return Poll::Ready(res);
