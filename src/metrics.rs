@@ -76,6 +76,11 @@ pub struct Metrics {
     /// buffers exhausted (ENOBUFS) and that read received into a buffer of
     /// its own instead.
     pub recv_no_buffers: u64,
+    /// Receives a stream took through Tokio's reactor (readiness, then a
+    /// `recv`) instead of the ring: streams do while their thread mostly
+    /// parks between receives, where a ring's completion would cost the
+    /// sleeping thread an extra trip through Tokio's park loop.
+    pub reactor_receives: u64,
     /// Buffer registrations the kernel refused (e.g. over
     /// RLIMIT_MEMLOCK): the operations used unregistered memory, and
     /// receives buffers of their own.
@@ -222,6 +227,7 @@ pub fn metrics() -> Metrics {
         enter_retries: c.enter_retries,
         ops_resubmitted: c.ops_resubmitted,
         recv_no_buffers: c.recv_no_buffers,
+        reactor_receives: c.reactor_receives,
         registrations_refused: c.registrations_refused,
         ring_setup_failures: c.ring_setup_failures,
         recv_bytes_held: c.recv_bytes_held,

@@ -237,8 +237,10 @@ pub(crate) fn flush_or_defer(ring: &Arc<Ring>) {
 }
 
 /// Park hook body: submit what this thread's rings have queued before the
-/// worker sleeps. Completions are left to the reaper (see `Ring::submit_only`).
+/// worker sleeps, and count the park (see [`idle`](super::idle)).
+/// Completions are left to the reaper (see `Ring::submit_only`).
 pub(crate) fn flush_thread(spin: std::time::Duration) {
+    super::idle::note_park();
     for ring in thread_rings() {
         ring.submit_only();
         if !spin.is_zero() {

@@ -20,6 +20,7 @@ pub(crate) struct Counters {
     enter_retries: AtomicU64,
     ops_resubmitted: AtomicU64,
     recv_no_buffers: AtomicU64,
+    reactor_receives: AtomicU64,
     registrations_refused: AtomicU64,
     ring_setup_failures: AtomicU64,
     recv_bytes_held: AtomicU64,
@@ -45,6 +46,7 @@ pub(crate) struct CounterValues {
     pub(crate) enter_retries: u64,
     pub(crate) ops_resubmitted: u64,
     pub(crate) recv_no_buffers: u64,
+    pub(crate) reactor_receives: u64,
     pub(crate) registrations_refused: u64,
     pub(crate) ring_setup_failures: u64,
     pub(crate) recv_bytes_held: u64,
@@ -67,6 +69,7 @@ static COUNTERS: Counters = Counters {
     enter_retries: AtomicU64::new(0),
     ops_resubmitted: AtomicU64::new(0),
     recv_no_buffers: AtomicU64::new(0),
+    reactor_receives: AtomicU64::new(0),
     registrations_refused: AtomicU64::new(0),
     ring_setup_failures: AtomicU64::new(0),
     recv_bytes_held: AtomicU64::new(0),
@@ -125,6 +128,9 @@ impl Counters {
     pub(crate) fn recv_no_buffers(&self) {
         self.recv_no_buffers.fetch_add(1, Relaxed);
     }
+    pub(crate) fn reactor_receive(&self) {
+        self.reactor_receives.fetch_add(1, Relaxed);
+    }
     pub(crate) fn registration_refused(&self) {
         self.registrations_refused.fetch_add(1, Relaxed);
     }
@@ -150,6 +156,7 @@ impl Counters {
             enter_retries: self.enter_retries.load(Relaxed),
             ops_resubmitted: self.ops_resubmitted.load(Relaxed),
             recv_no_buffers: self.recv_no_buffers.load(Relaxed),
+            reactor_receives: self.reactor_receives.load(Relaxed),
             registrations_refused: self.registrations_refused.load(Relaxed),
             ring_setup_failures: self.ring_setup_failures.load(Relaxed),
             recv_bytes_held: self.recv_bytes_held.load(Relaxed),

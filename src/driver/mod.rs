@@ -19,6 +19,7 @@ mod fallback;
 pub(crate) mod fault;
 mod groups;
 mod handshake;
+pub(crate) mod idle;
 mod live;
 mod multishot;
 mod op;

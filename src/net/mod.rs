@@ -44,8 +44,10 @@ mod halves;
 mod poll_io;
 mod raw_io;
 mod read_state;
+mod ready_recv;
 mod sendmsg;
 mod stream_io;
+mod stream_reactor;
 #[macro_use]
 mod stream_ready;
 mod stream_write;

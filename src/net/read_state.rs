@@ -12,6 +12,8 @@ use crate::ops::recv::Recv;
 use crate::ops::recv_multi::{Received, RecvMulti};
 use crate::sched::Admit;
 
+use super::ready_recv::ReadyRecv;
+
 #[derive(Default)]
 pub(super) struct ReadState {
     /// The armed multishot receive, if any.
@@ -27,14 +29,17 @@ pub(super) struct ReadState {
     /// (or end of stream) arrive. Until a read finds nothing, the stream
     /// counts as readable, as Tokio's do.
     pub(super) drained: bool,
-    /// What only a scheduled stream's receive keeps; boxed, so that the
-    /// others (most, and every idle connection) pay one pointer for it.
-    pub(super) paced: Option<Box<PacedRead>>,
+    /// What only some streams' receives keep (a scheduled stream's
+    /// charges, a stream on a mostly parked thread its registration with
+    /// Tokio's reactor); boxed, so that the others (and every idle
+    /// connection) pay one pointer for it.
+    pub(super) extra: Option<Box<ReadExtra>>,
 }
 
-/// A scheduled stream's receive state (see [`ReadState::paced`]).
+/// The rarely used part of a stream's receive state (see
+/// [`ReadState::extra`]).
 #[derive(Default)]
-pub(super) struct PacedRead {
+pub(super) struct ReadExtra {
     /// The scheduler's charge for `current`, received but not handed out
     /// until the receive side dispatches it (post-paid receives).
     pub(super) charge: Option<Box<Admit>>,
@@ -47,9 +52,16 @@ pub(super) struct PacedRead {
     /// The receive's next items, taken while the reader still had
     /// `current` (see [`Ahead`]).
     pub(super) ahead: VecDeque<Ahead>,
+    /// The socket's registration with Tokio's reactor, once the stream
+    /// received through it (see `ready_recv`); kept until the stream ends
+    /// or is handed back.
+    pub(super) ready: Option<ReadyRecv>,
+    /// Registering failed (no reactor): the stream keeps the ring's
+    /// receive.
+    pub(super) no_ready: bool,
 }
 
-impl PacedRead {
+impl ReadExtra {
     /// Whether a charge waited within [`HOLD_BACK`].
     pub(super) fn held_back(&self) -> bool {
         self.waited_at.is_some_and(|at| at.elapsed() < HOLD_BACK)
@@ -122,14 +134,14 @@ pub(super) const HOLD_BACK: Duration = Duration::from_secs(1);
 impl ReadState {
     /// Whether a charge waited within [`HOLD_BACK`].
     pub(super) fn held_back(&self) -> bool {
-        self.paced.as_ref().is_some_and(|p| p.held_back())
+        self.extra.as_ref().is_some_and(|p| p.held_back())
     }
 
     /// Sets the charge for `current` (none when the scheduler is off, and
     /// then nothing is allocated).
     pub(super) fn set_charge(&mut self, charge: Option<Box<Admit>>) {
-        if charge.is_some() || self.paced.is_some() {
-            self.paced.get_or_insert_default().charge = charge;
+        if charge.is_some() || self.extra.is_some() {
+            self.extra.get_or_insert_default().charge = charge;
         }
     }
 
@@ -170,7 +182,7 @@ impl ReadState {
             .as_ref()
             .map_or(0, |(pending, pos)| pending.bytes().len() - pos);
         let ahead = self
-            .paced
+            .extra
             .as_ref()
             .map_or(0, |p| p.ahead.iter().map(Ahead::len).sum::<usize>());
         current + ahead

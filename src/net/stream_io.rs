@@ -115,6 +115,12 @@ impl UringStream {
         // the worker while other connections wait.
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
         let mut st = self.read.lock();
+        if self.reads_on_reactor(&mut st) {
+            // Through Tokio's reactor, straight into the caller's buffer.
+            ready!(self.poll_ready_recv_into(&mut st, cx, buf))?;
+            coop.made_progress();
+            return Poll::Ready(Ok(()));
+        }
         ready!(self.poll_fill(&mut st, cx))?;
         coop.made_progress();
         st.copy_out(buf, true);
@@ -199,7 +205,7 @@ impl UringStream {
         // Whether the scheduler charged this stream's last receive.
         let mut scheduled = false;
         loop {
-            if let Some(paced) = st.paced.as_mut()
+            if let Some(paced) = st.extra.as_mut()
                 && let Some(charge) = &mut paced.charge
             {
                 scheduled = true;
@@ -253,6 +259,10 @@ impl UringStream {
                 continue;
             }
             if st.recv.is_none() {
+                if self.receives_on_reactor(st) {
+                    ready!(self.poll_ready_recv(st, cx))?;
+                    continue;
+                }
                 st.recv = Some(self.recv_multi(st.held_back()));
             }
             let Some(recv) = &mut st.recv else {
@@ -260,18 +270,29 @@ impl UringStream {
             };
             // Ended by this stream (a pause above), not by the kernel.
             let paused = recv.stopping();
-            let item = match st.paced.as_mut().and_then(|p| p.ahead.pop_front()) {
+            let item = match st.extra.as_mut().and_then(|p| p.ahead.pop_front()) {
                 Some(Ahead::Chunk(lease, charge)) => {
                     st.set_charge(charge);
                     st.current = Some((Pending::Lease(lease), 0));
                     continue;
                 }
                 Some(Ahead::Item(item)) => item,
-                None => ready!(Pin::new(recv).poll_next(cx)),
+                None => match Pin::new(&mut *recv).poll_next(cx) {
+                    Poll::Ready(item) => item,
+                    Poll::Pending => {
+                        // Nothing yet: the ring's receive may end here, and
+                        // the stream move to Tokio's reactor (see there).
+                        if !paused && Self::leave_ring(st.extra.as_deref()) {
+                            recv.stop();
+                        }
+                        return Poll::Pending;
+                    }
+                },
             };
             match item {
                 Some(Ok(Received::Data(lease, _))) => {
                     if lease.len() > 0 {
+                        crate::driver::idle::note_receive();
                         st.set_charge(
                             self.sched
                                 .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
@@ -322,7 +343,7 @@ impl UringStream {
         }
         // Each turn takes a chunk, or ends an arming and makes the next.
         for _ in 0..2 * AHEAD_CHUNKS + 2 {
-            let ahead = st.paced.get_or_insert_default();
+            let ahead = st.extra.get_or_insert_default();
             if ahead.ahead.len() >= AHEAD_CHUNKS
                 || matches!(ahead.ahead.back(), Some(Ahead::Item(_)))
             {
@@ -343,7 +364,7 @@ impl UringStream {
                         .admit_net(self.fd.as_fd(), Dir::Read, lease.len(), Hold::Instant)
                         .map(Box::new);
                     let chunk = Ahead::Chunk(lease, charge);
-                    st.paced.get_or_insert_default().ahead.push_back(chunk);
+                    st.extra.get_or_insert_default().ahead.push_back(chunk);
                     if last {
                         // The arming reached its limit with this chunk: arm
                         // the next one now rather than when the reader gets
@@ -359,7 +380,7 @@ impl UringStream {
                 }
                 Poll::Ready(item) => {
                     let item = Ahead::Item(item);
-                    st.paced.get_or_insert_default().ahead.push_back(item);
+                    st.extra.get_or_insert_default().ahead.push_back(item);
                 }
             }
         }
@@ -388,6 +409,10 @@ impl UringStream {
     pub(crate) fn std_fd(&self) -> io::Result<OwnedFd> {
         let mut st = self.read.lock();
         let mut unread = st.unread();
+        // Nothing stays registered with Tokio's reactor on a handed-back fd.
+        if let Some(extra) = st.extra.as_mut() {
+            extra.ready = None;
+        }
         if let Some(mut recv) = st.recv.take() {
             recv.stop();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

@@ -93,6 +93,7 @@ pub use histogram::Histogram;
 pub use iface::interface_of;
 pub use properties::{DiskProperties, IoProperties, NetProperties, parse_size};
 
+pub(crate) use active::active;
 pub(crate) use admit::{Admit, dispatched};
 pub(crate) use class::all_stats;
 pub(crate) use dir::Dir;
