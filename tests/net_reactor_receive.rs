@@ -59,7 +59,13 @@ async fn echo_back(server: &mut TcpStream, chunk: &[u8], left: &mut usize) -> io
     Ok(())
 }
 
+/// The reactor path was taken since `before` (on the fallback path, with
+/// `SHARDIO_FORCE_FALLBACK=1`, the streams are Tokio's own: nothing to
+/// count).
 fn assert_reactor_taken(before: u64) {
+    if metrics().fallback_active {
+        return;
+    }
     let after = metrics().reactor_receives;
     assert!(after > before, "the reactor path was not taken");
 }
@@ -102,7 +108,7 @@ async fn a_stream_whose_thread_parks_between_receives_moves_to_the_reactor() -> 
     drop(client?);
     let through_reactor = metrics().reactor_receives - before;
     assert!(
-        through_reactor > (rounds / 2) as u64,
+        metrics().fallback_active || through_reactor > (rounds / 2) as u64,
         "only {through_reactor} of at least {rounds} receives went through the reactor"
     );
     Ok(())
