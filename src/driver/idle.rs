@@ -13,7 +13,7 @@ use std::cell::Cell;
 /// Receives per window.
 const WINDOW: u32 = 128;
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Stats {
     parks: u32,
     receives: u32,

@@ -8,7 +8,6 @@
 //! multishot receive.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -16,8 +15,9 @@ use std::task::{Context, Poll, ready};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 
-/// The most one `recv` takes.
-const RECV_MAX: usize = 16 * 1024;
+/// The most one `recv` into shardio's own buffer takes (a read straight
+/// into the caller's buffer takes what fits there).
+pub(super) const RECV_MAX: usize = 16 * 1024;
 
 /// The socket as Tokio's reactor sees it; the fd stays open while
 /// registered (the `Arc` is the stream's own).
@@ -45,15 +45,6 @@ impl ReadyRecv {
         // deregistering it; it is never replaced.
         let fd = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }?;
         Ok(ReadyRecv { fd })
-    }
-
-    /// Waits until the socket is readable and receives what it holds:
-    /// `Ok(bytes)`, empty at end of stream.
-    pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
-        let mut scratch = [MaybeUninit::<u8>::uninit(); RECV_MAX];
-        let mut buf = ReadBuf::uninit(&mut scratch);
-        ready!(self.poll_recv_into(cx, &mut buf))?;
-        Poll::Ready(Ok(buf.filled().to_vec()))
     }
 
     /// Waits until the socket is readable and receives into `buf`'s

@@ -2,12 +2,13 @@
 //! goes through Tokio's reactor instead of the ring, and the reads that do.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::task::{Context, Poll, ready};
 
 use tokio::io::ReadBuf;
 
 use super::read_state::{OwnedRecv, Pending, ReadExtra, ReadState};
-use super::ready_recv::ReadyRecv;
+use super::ready_recv::{RECV_MAX, ReadyRecv};
 use super::stream_io::UringStream;
 
 /// Whether a stream on this thread should receive through Tokio's reactor
@@ -68,28 +69,26 @@ impl UringStream {
     }
 
     /// Waits on Tokio's reactor until the socket is readable and takes what
-    /// it holds into `st.current` (or sets `st.eof`).
+    /// it holds into `st.current` (or sets `st.eof`), for reads that need
+    /// the bytes held (peek, `try_read`, readiness).
     pub(super) fn poll_ready_recv(
         &self,
         st: &mut ReadState,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        let Some(ready) = st.extra.as_ref().and_then(|e| e.ready.as_ref()) else {
-            unreachable!("registered by receives_on_reactor")
-        };
-        let bytes = ready!(ready.poll_recv(cx))?;
-        if bytes.is_empty() {
-            st.eof = true;
-        } else {
-            crate::driver::idle::note_receive();
-            crate::driver::counters().reactor_receive();
+        let mut scratch = [MaybeUninit::<u8>::uninit(); RECV_MAX];
+        let mut buf = ReadBuf::uninit(&mut scratch);
+        ready!(self.poll_ready_recv_into(st, cx, &mut buf))?;
+        if !buf.filled().is_empty() {
+            let bytes = buf.filled().to_vec();
             st.current = Some((Pending::Owned(OwnedRecv::new(bytes)), 0));
         }
         Poll::Ready(Ok(()))
     }
 
-    /// [`poll_ready_recv`](Self::poll_ready_recv) into `buf` itself, for a
-    /// read with nothing held (no copy).
+    /// Waits on Tokio's reactor until the socket is readable and receives
+    /// into `buf` itself (or sets `st.eof`): for a read with nothing held,
+    /// no copy.
     pub(super) fn poll_ready_recv_into(
         &self,
         st: &mut ReadState,
